@@ -1,0 +1,96 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { EventEnvelope, WebhookReceivedData } from '@realapp/contracts';
+import { ack, ConsumeResult, deadLetter, DeadLetterService, InboxService } from '@realapp/messaging';
+import { MetricsService } from '@realapp/platform';
+import { WebhookEventStore } from '@realapp/webhooks';
+import { StaleWorkRegistry } from '../heartbeat/stale-work.registry';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The stored webhook event a message is about, when it is one of the gateway's. */
+export function webhookEventIdOf(envelope: EventEnvelope | null): string | null {
+  if (!envelope || typeof envelope.type !== 'string' || !/^webhook\.[a-z]+\.received$/.test(envelope.type)) return null;
+  const id = (envelope.data as Partial<WebhookReceivedData> | null)?.webhookEventId;
+  return typeof id === 'string' && UUID.test(id) ? id : null;
+}
+
+/** What handling a webhook came to: done (possibly with a note for ops), or dead for a human. */
+export type WebhookEffect = { kind: 'done'; tenantId: string | null; note?: string } | { kind: 'dead'; reason: string };
+
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * What a webhook consumer's attempt did, written back on the stored event so ops sees it
+ * (SPEC §7): `processed` with processed_at in the transaction of the effect, `failed` with the
+ * attempt count and last error when an attempt throws, `dead` when its message is dead-lettered.
+ */
+@Injectable()
+export class WebhookOutcomes implements OnModuleInit {
+  private readonly logger = new Logger('webhook-outcomes');
+  private readonly processed;
+  private readonly failed;
+  private readonly dead;
+
+  constructor(
+    private readonly store: WebhookEventStore,
+    private readonly inbox: InboxService,
+    private readonly deadLetters: DeadLetterService,
+    private readonly staleWork: StaleWorkRegistry,
+    metrics: MetricsService,
+  ) {
+    this.processed = metrics.counter('webhooks_processed_total', 'Webhook events applied by the worker', ['provider', 'topic']);
+    this.failed = metrics.counter('webhook_attempts_failed_total', 'Failed processing attempts of webhook events', ['provider']);
+    this.dead = metrics.counter('webhooks_dead_total', 'Webhook events whose message was dead-lettered', ['provider']);
+  }
+
+  onModuleInit(): void {
+    this.deadLetters.onDeadLetter(async ({ envelope, reason }) => {
+      const id = webhookEventIdOf(envelope);
+      if (id === null) return;
+      try {
+        await this.store.markDead(id, reason);
+        this.dead.inc({ provider: (envelope?.data as WebhookReceivedData).provider });
+      } catch (error) {
+        // The dead letter itself is recorded already; the status catches up on a replay.
+        this.logger.error({ err: error, webhookEventId: id }, 'could not mark a webhook event dead');
+      }
+    });
+    this.staleWork.register('webhook-events', (staleSeconds) => this.store.republishStale(staleSeconds));
+  }
+
+  /**
+   * Runs one attempt. `apply` makes the provider calls and the idempotent state change (each
+   * service call is its own transaction); then `processed` is recorded under the inbox. A crash in
+   * between redelivers the message and `apply` finds nothing left to do. A throw marks the event
+   * `failed` and is rethrown for the transport to retry or dead-letter; a `dead` effect
+   * dead-letters at once (trying again cannot help; a human must look).
+   */
+  async attempt(consumer: string, envelope: EventEnvelope<WebhookReceivedData>, apply: () => Promise<WebhookEffect>): Promise<ConsumeResult> {
+    const { webhookEventId, provider, topic } = envelope.data;
+    let effect: WebhookEffect;
+    try {
+      effect = await apply();
+    } catch (error) {
+      await this.recordFailure(webhookEventId, provider, describeError(error));
+      throw error;
+    }
+    if (effect.kind === 'dead') {
+      await this.recordFailure(webhookEventId, provider, effect.reason);
+      return deadLetter(effect.reason);
+    }
+    const outcome = await this.inbox.runOnce(consumer, envelope.id, (tx) =>
+      this.store.markProcessed(tx, webhookEventId, effect.tenantId ?? envelope.tenantId, effect.note ?? null),
+    );
+    if (!outcome.duplicate) this.processed.inc({ provider, topic });
+    return ack();
+  }
+
+  private async recordFailure(webhookEventId: string, provider: string, reason: string): Promise<void> {
+    this.failed.inc({ provider });
+    await this.store.markFailed(webhookEventId, reason).catch((error: unknown) =>
+      this.logger.error({ err: error, webhookEventId }, 'could not record a failed webhook attempt'),
+    );
+  }
+}

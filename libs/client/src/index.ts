@@ -1,0 +1,11 @@
+export { RealAppClient } from './realapp-client';
+export type { RealAppClientOptions } from './realapp-client';
+export { CLIENT_ERROR_CODES, isRealAppError, RealAppError } from './errors';
+export type { FieldError, Problem } from './errors';
+export { MemoryTokenStorage } from './tokens';
+export type { TokenPair, TokenStorage } from './tokens';
+export { newIdempotencyKey } from './idempotency';
+export { collect, pages, paginate } from './pagination';
+export type { CursorPage, FetchPage } from './pagination';
+export { IDEMPOTENT_OPERATIONS } from './generated/idempotent-operations';
+export type * from './generated/api';

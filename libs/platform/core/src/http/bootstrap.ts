@@ -1,0 +1,110 @@
+import { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import helmet from '@fastify/helmet';
+import cors from '@fastify/cors';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { BaseConfig } from '../config/base.config';
+import { splitList } from '../config/config.loader';
+import { acceptCorrelationId, runWithContext } from '../context/request-context';
+import { MetricsService } from '../metrics/metrics.service';
+import { registerIpRateLimit } from '../rate-limit/ip-rate-limit.hook';
+import { withRateLimits } from '../rate-limit/rate-limit.module';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
+import { ProblemFilter } from './problem.filter';
+import { createValidationPipe } from './validation';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface HttpAppOptions {
+  service: string;
+  config: BaseConfig;
+  title: string;
+  description: string;
+  /** Keep the exact request bytes on `request.rawBody` (signature checks). */
+  rawBody?: boolean;
+  /** Extra setup on the Fastify instance before Nest registers its routes. */
+  beforeInit?: (adapter: FastifyAdapter) => void | Promise<void>;
+}
+
+/**
+ * Builds a service's HTTP edge the same way everywhere: Fastify with a 1 MB body limit, the
+ * correlation id in AsyncLocalStorage, strict validation, problem+json errors, helmet, CORS from
+ * config only, OpenAPI at /docs-json and Prometheus at /metrics.
+ */
+export async function createHttpApp(rootModule: DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: options.config.TRUST_PROXY,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+  });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const correlationId = acceptCorrelationId(request.headers['x-correlation-id']);
+    void reply.header('x-correlation-id', correlationId);
+    runWithContext({ correlationId }, done);
+  });
+  await options.beforeInit?.(adapter);
+
+  // The SPEC §3 rate limits ride along every service's own modules (docs/adr/0002-rate-limits.md).
+  const limitedRoot = withRateLimits(rootModule, options.service);
+  const app = await NestFactory.create<NestFastifyApplication>(limitedRoot, adapter, {
+    bufferLogs: true,
+    rawBody: options.rawBody ?? false,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(PinoNestLogger));
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemFilter());
+  app.enableShutdownHooks();
+
+  await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  const origins = splitList(options.config.CORS_ALLOW_ORIGINS);
+  await app.register(cors, {
+    origin: origins.length ? origins : false,
+    credentials: false,
+    exposedHeaders: ['X-Correlation-Id', 'Idempotent-Replayed', 'Retry-After'],
+  });
+  // After helmet and CORS, so that a 429 carries their headers too (docs/adr/0002-rate-limits.md).
+  registerIpRateLimit(fastify, app.get(RateLimitService));
+
+  const metrics = app.get(MetricsService);
+  const httpDuration = metrics.histogram(
+    'http_request_duration_seconds',
+    'HTTP request duration by route template and status',
+    ['method', 'route', 'status'],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions?.url ?? 'unmatched';
+    httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+
+  const document = buildOpenApi(app, options);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });
+  return app;
+}
+
+export function buildOpenApi(app: NestFastifyApplication, options: Pick<HttpAppOptions, 'title' | 'description'>): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle(options.title)
+    .setDescription(options.description)
+    .setVersion('1.0.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Ops-Key' }, 'ops-key')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Super-Admin-Key' }, 'super-admin-key')
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}
+
+/** Starts listening and logs where; used by every main.ts. */
+export async function listen(app: NestFastifyApplication, config: BaseConfig): Promise<string> {
+  await app.listen({ port: config.PORT, host: config.HOST });
+  return app.getUrl();
+}

@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+
+export type InboxOutcome<T> = { duplicate: false; result: T } | { duplicate: true };
+
+/**
+ * Records a message id in the same transaction as the message's effect (ARCHITECTURE rule 4).
+ * A redelivery finds the id and does nothing; two copies processed at once serialise on the
+ * primary key, and the second one sees the first one's commit.
+ */
+@Injectable()
+export class InboxService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async runOnce<T>(consumer: string, messageId: string, effect: (tx: EntityManager) => Promise<T>): Promise<InboxOutcome<T>> {
+    return this.dataSource.transaction(async (tx) => {
+      const inserted = (await tx.query(
+        `INSERT INTO messaging.inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
+        [consumer, messageId],
+      )) as unknown[];
+      if (inserted.length === 0) return { duplicate: true } as const;
+      return { duplicate: false, result: await effect(tx) } as const;
+    });
+  }
+}

@@ -1,0 +1,226 @@
+import { INestApplication, Logger } from '@nestjs/common';
+import { CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { lastValueFrom } from 'rxjs';
+import { EventEnvelope, EVENTS } from '@realapp/contracts';
+import { MetricsService, runWithContext } from '@realapp/platform';
+import { AmqpConnection } from './amqp-connection';
+import { ConsumeResult, isPermanentError } from './consume-result';
+import { DeadLetterService } from './dead-letter.service';
+import { declareConsumerQueues, declareTopology } from './declare-topology';
+import { Topology } from './topology';
+
+export interface RmqTransportOptions {
+  service: string;
+  prefetch: number;
+}
+
+/**
+ * A custom @nestjs/microservices transport on amqplib (docs/adr/0001-messaging.md says why not
+ * the built-in RMQ transport): `@EventPattern('<event type>')` handlers get a validated envelope
+ * and return a ConsumeResult; the message is acked only after the handler's transaction
+ * committed, retried through TTL delay queues, and dead-lettered (queue + table) at the limit.
+ */
+/** Connects the consumer transport with the app's global filters, so handler errors keep their type. */
+export async function startConsumers(app: INestApplication): Promise<void> {
+  app.connectMicroservice({ strategy: app.get(RmqTransport) }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+}
+
+export class RmqTransport extends Server implements CustomTransportStrategy {
+  protected override readonly logger = new Logger('rmq-transport');
+  private readonly channels = new Set<Channel>();
+  private readonly declaredQueues = new Set<string>();
+  private closed = false;
+  private inFlight = 0;
+  private readonly handled;
+  private readonly retries;
+  private readonly deadLettered;
+
+  constructor(
+    private readonly amqp: AmqpConnection,
+    private readonly topology: Topology,
+    private readonly deadLetters: DeadLetterService,
+    private readonly options: RmqTransportOptions,
+    metrics: MetricsService,
+  ) {
+    super();
+    this.handled = metrics.counter('messages_consumed_total', 'Messages handled by outcome', ['type', 'outcome']);
+    this.retries = metrics.counter('message_retries_total', 'Messages scheduled for a retry', ['type']);
+    this.deadLettered = metrics.counter('dead_letters_total', 'Messages dead-lettered', ['type']);
+  }
+
+  on(): never {
+    throw new Error('RmqTransport does not emit events');
+  }
+
+  unwrap<T>(): T {
+    return this.amqp as T;
+  }
+
+  listen(callback: (...optionalParams: unknown[]) => unknown): void {
+    const allowed = new Set(this.topology.subscriptions[this.options.service] ?? []);
+    const unknown = [...this.messageHandlers.keys()].filter((pattern) => !allowed.has(pattern));
+    if (unknown.length) {
+      callback(new Error(`${this.options.service} handles ${unknown.join(', ')} but SUBSCRIPTIONS does not list them`));
+      return;
+    }
+    this.amqp.onConnected((model) => this.consumeAll(model));
+    void this.amqp.start();
+    callback();
+  }
+
+  private async consumeAll(model: ChannelModel): Promise<void> {
+    try {
+      const setup = await model.createChannel();
+      await declareTopology(setup, this.topology);
+      await setup.close();
+      for (const pattern of this.messageHandlers.keys()) {
+        const channel = await model.createChannel();
+        this.channels.add(channel);
+        channel.on('close', () => this.channels.delete(channel));
+        channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'consumer channel error'));
+        await channel.prefetch(this.options.prefetch);
+        for (const name of await declareConsumerQueues(channel, this.topology, this.options.service, pattern)) {
+          this.declaredQueues.add(name);
+        }
+        const queue = this.topology.queue(this.options.service, pattern);
+        await channel.consume(queue, (message) => {
+          if (message) void this.handle(channel, queue, pattern, message);
+        });
+      }
+      this.logger.log({ queues: [...this.messageHandlers.keys()] }, 'consuming');
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not start consumers; they start again on reconnect');
+    }
+  }
+
+  private async handle(channel: Channel, queue: string, pattern: string, message: ConsumeMessage): Promise<void> {
+    this.inFlight++;
+    const attempt = Number(message.properties.headers?.['x-attempt'] ?? 1);
+    let envelope: EventEnvelope | null = null;
+    try {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(message.content.toString('utf8'));
+      } catch {
+        return await this.toDeadLetter(channel, queue, message, null, attempt, 'malformed JSON');
+      }
+      const problems = EVENTS.envelopeProblems(parsed);
+      if (problems.length) {
+        if (parsed && typeof parsed === 'object') envelope = parsed as EventEnvelope;
+        return await this.toDeadLetter(channel, queue, message, envelope, attempt, `invalid event: ${problems.join('; ')}`);
+      }
+      envelope = parsed as EventEnvelope;
+      const current = envelope;
+      const result = await runWithContext(
+        { correlationId: current.correlationId, causationId: current.id, tenantId: current.tenantId },
+        () => this.invoke(pattern, current),
+      );
+      await this.settle(channel, queue, message, current, attempt, result);
+    } catch (error) {
+      // Settling itself failed (broker or database gone): leave the message unacked; the broker
+      // redelivers it when this channel closes, and the inbox keeps that redelivery harmless.
+      this.logger.error({ err: error, queue }, 'could not settle message');
+      const retry = setTimeout(() => {
+        try {
+          channel.nack(message, false, true);
+        } catch {
+          // the channel is gone; the broker has requeued the message already
+        }
+      }, 1000);
+      retry.unref();
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async invoke(pattern: string, envelope: EventEnvelope): Promise<ConsumeResult> {
+    const handler = this.messageHandlers.get(pattern);
+    if (!handler) return { kind: 'dead_letter', reason: `no handler for ${pattern}` };
+    try {
+      const output = await lastValueFrom(this.transformToObservable(await handler(envelope)), { defaultValue: undefined });
+      return (output as ConsumeResult | undefined) ?? { kind: 'ack' };
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.logger.warn({ err: error, type: envelope.type, messageId: envelope.id }, 'handler failed');
+      return isPermanentError(error) ? { kind: 'dead_letter', reason } : { kind: 'retry', reason };
+    }
+  }
+
+  private async settle(
+    channel: Channel,
+    queue: string,
+    message: ConsumeMessage,
+    envelope: EventEnvelope,
+    attempt: number,
+    result: ConsumeResult,
+  ): Promise<void> {
+    switch (result.kind) {
+      case 'ack':
+        this.handled.inc({ type: envelope.type, outcome: 'ack' });
+        channel.ack(message);
+        return;
+      case 'retry':
+        if (attempt >= this.topology.attempts) {
+          return this.toDeadLetter(channel, queue, message, envelope, attempt, result.reason);
+        }
+        await this.publishToQueue(this.topology.retryQueue(queue, attempt), message, {
+          'x-attempt': attempt + 1,
+          'x-last-error': result.reason.slice(0, 500),
+        });
+        this.retries.inc({ type: envelope.type });
+        this.handled.inc({ type: envelope.type, outcome: 'retry' });
+        channel.ack(message);
+        return;
+      case 'dead_letter':
+        return this.toDeadLetter(channel, queue, message, envelope, attempt, result.reason);
+    }
+  }
+
+  private async toDeadLetter(
+    channel: Channel,
+    queue: string,
+    message: ConsumeMessage,
+    envelope: EventEnvelope | null,
+    attempts: number,
+    reason: string,
+  ): Promise<void> {
+    await this.deadLetters.record(queue, message.content, envelope, attempts, reason);
+    await this.publishToQueue(this.topology.deadLetterQueue(queue), message, { 'x-attempt': attempts, 'x-last-error': reason.slice(0, 500) });
+    this.deadLettered.inc({ type: envelope?.type ?? 'unknown' });
+    this.handled.inc({ type: envelope?.type ?? 'unknown', outcome: 'dead_letter' });
+    this.logger.error({ queue, messageId: envelope?.id, type: envelope?.type, attempts, reason }, 'message dead-lettered');
+    channel.ack(message);
+  }
+
+  /** Republishes with confirms before the original is acked, so a crash in between duplicates, never loses. */
+  private async publishToQueue(target: string, message: ConsumeMessage, headers: Record<string, unknown>): Promise<void> {
+    const confirm = await this.amqp.confirmChannel();
+    confirm.sendToQueue(target, message.content, {
+      ...message.properties,
+      persistent: true,
+      headers: { ...message.properties.headers, ...headers },
+    });
+    await confirm.waitForConfirms();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const channel of this.channels) await channel.close().catch(() => undefined);
+    this.channels.clear();
+    const deadline = Date.now() + 5000;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** Tests remove their own queues when they finish, so reruns start clean. */
+  async deleteTopology(): Promise<void> {
+    const channel = await this.amqp.channel();
+    for (const queue of this.declaredQueues) await channel.deleteQueue(queue).catch(() => undefined);
+    await channel.close().catch(() => undefined);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

@@ -1,0 +1,268 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { DataSource, EntityManager } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { WebhookProvider, WebhookReceivedData } from '@realapp/contracts';
+import { OutboxService } from '@realapp/messaging';
+import { AppError, currentCorrelationId, decodeCursor, Page, toPage } from '@realapp/platform';
+import { buildWebhookEnvelope, webhookEventDefinition } from './webhook-envelope';
+import { uuidV7 } from './uuid-v7';
+import {
+  IncomingWebhook,
+  StoreOutcome,
+  TENANT_NOT_MAPPED,
+  WebhookEventFilter,
+  WebhookEventStatus,
+  WebhookEventView,
+} from './webhook-event.types';
+import { WhatsAppRoutingService } from './whatsapp-routing.service';
+
+/**
+ * The event and its outbox row in one statement, so one round trip and one implicit transaction:
+ * either both exist or neither. A provider retry hits the unique (provider, provider_event_id)
+ * key, inserts nothing and therefore publishes nothing (`ob` selects from the empty `ev`).
+ */
+const STORE_SQL = `
+WITH ev AS (
+  INSERT INTO webhooks.events
+    (id, provider, provider_event_id, topic, resource_id, status, last_error, raw_body, headers, tenant_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
+  ON CONFLICT (provider, provider_event_id) DO NOTHING
+  RETURNING id
+), ob AS (
+  INSERT INTO messaging.outbox (id, type, routing_key, envelope)
+  SELECT $11::uuid, $12::text, $12::text, $13::jsonb FROM ev WHERE $14::boolean
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ev)::int AS stored, (SELECT count(*) FROM ob)::int AS published`;
+
+interface EventRow {
+  id: string;
+  provider: WebhookProvider;
+  provider_event_id: string;
+  topic: string;
+  resource_id: string | null;
+  status: WebhookEventStatus;
+  attempts: number;
+  last_error: string | null;
+  tenant_id: string | null;
+  received_at: Date;
+  processed_at: Date | null;
+}
+
+const VIEW_COLUMNS = `id, provider, provider_event_id, topic, resource_id, status, attempts, last_error, tenant_id, received_at, processed_at`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_ERROR_LENGTH = 2000;
+
+function toView(row: EventRow): WebhookEventView {
+  return {
+    id: row.id,
+    provider: row.provider,
+    providerEventId: row.provider_event_id,
+    type: row.topic,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    receivedAt: row.received_at.toISOString(),
+    processedAt: row.processed_at ? row.processed_at.toISOString() : null,
+  };
+}
+
+/** Stored provider webhooks: the gateway writes them, the worker records how processing went. */
+@Injectable()
+export class WebhookEventStore {
+  private readonly logger = new Logger('webhook-events');
+  private readonly pool: Pool;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: OutboxService,
+    private readonly routing: WhatsAppRoutingService,
+  ) {
+    if (!(dataSource.driver instanceof PostgresDriver)) throw new Error('WebhookEventStore needs PostgreSQL');
+    // The hot path talks to node-pg directly: a named (prepared) statement is planned once per
+    // connection, and TypeORM's query wrapper adds nothing this single statement needs.
+    this.pool = dataSource.driver.master as Pool;
+  }
+
+  /** Stores a verified webhook and, unless parked, its outbox row; committed before this resolves. */
+  async store(incoming: IncomingWebhook): Promise<StoreOutcome> {
+    const webhookEventId = uuidV7();
+    const envelope = buildWebhookEnvelope({
+      webhookEventId,
+      provider: incoming.provider,
+      providerEventId: incoming.providerEventId,
+      topic: incoming.topic,
+      resourceId: incoming.resourceId,
+      tenantId: incoming.tenantId,
+      payload: incoming.payload,
+      correlationId: currentCorrelationId() ?? randomUUID(),
+    });
+    const parked = incoming.parkedReason !== null;
+    const result = await this.pool.query<{ stored: number; published: number }>({
+      name: 'webhooks_store_event',
+      text: STORE_SQL,
+      values: [
+        webhookEventId,
+        incoming.provider,
+        incoming.providerEventId,
+        incoming.topic,
+        incoming.resourceId,
+        parked ? 'dead' : 'received',
+        incoming.parkedReason,
+        incoming.rawBody,
+        JSON.stringify(incoming.headers),
+        incoming.tenantId,
+        envelope.id,
+        envelope.type,
+        JSON.stringify(envelope),
+        !parked,
+      ],
+    });
+    const row = result.rows[0];
+    return { stored: row.stored === 1, published: row.published === 1, webhookEventId };
+  }
+
+  async list(filter: WebhookEventFilter): Promise<Page<WebhookEventView>> {
+    const position = decodeCursor(filter.cursor);
+    const rows = (await this.dataSource.query(
+      `SELECT ${VIEW_COLUMNS} FROM webhooks.events
+       WHERE ($1::text IS NULL OR status = $1)
+         AND ($2::text IS NULL OR provider = $2)
+         AND ($3::timestamptz IS NULL OR (received_at, id) < ($3::timestamptz, $4::uuid))
+       ORDER BY received_at DESC, id DESC
+       LIMIT $5`,
+      [filter.status ?? null, filter.provider ?? null, position?.at ?? null, position?.id ?? null, filter.limit + 1],
+    )) as EventRow[];
+    return toPage(rows, filter.limit, (r) => ({ at: r.received_at.toISOString(), id: r.id }), toView);
+  }
+
+  async get(id: string): Promise<WebhookEventView> {
+    const row = await this.findRow(this.dataSource.manager, id, false);
+    if (!row) throw new AppError('not_found', 404, 'No such webhook event.');
+    return toView(row);
+  }
+
+  /**
+   * Publishes a stored event again (SPEC §7, §13: always 202). Consumers are idempotent, so a
+   * replay of an event that was applied is harmless; a parked Meta message is routed again, in
+   * case its number has been mapped since.
+   */
+  async replay(id: string): Promise<WebhookEventView> {
+    return this.dataSource.transaction(async (tx) => {
+      const row = await this.findRow(tx, id, true);
+      if (!row) throw new AppError('not_found', 404, 'No such webhook event.');
+      await this.republish(tx, row);
+      const updated = await this.findRow(tx, id, false);
+      return toView(updated ?? row);
+    });
+  }
+
+  /**
+   * The worker handled the event: final, unless replayed. `note` says why nothing changed when that
+   * is worth knowing (no top-up matched, a topic nobody handles); it replaces the last error.
+   */
+  async markProcessed(tx: EntityManager, id: string, tenantId: string | null = null, note: string | null = null): Promise<void> {
+    await tx.query(
+      `UPDATE webhooks.events
+       SET status = 'processed', attempts = attempts + 1, processed_at = now(), updated_at = now(),
+           tenant_id = COALESCE(tenant_id, $2::uuid), last_error = COALESCE($3, last_error)
+       WHERE id = $1`,
+      [id, tenantId, note === null ? null : note.slice(0, MAX_ERROR_LENGTH)],
+    );
+  }
+
+  /** One processing attempt failed; the message is retried by the broker (or dead-lettered). */
+  async markFailed(id: string, error: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE webhooks.events
+       SET status = CASE WHEN status IN ('processed', 'dead') THEN status ELSE 'failed' END,
+           attempts = attempts + 1, last_error = $2, updated_at = now()
+       WHERE id = $1`,
+      [id, error.slice(0, MAX_ERROR_LENGTH)],
+    );
+  }
+
+  /** Its message was dead-lettered: nothing more happens until ops replays it. */
+  async markDead(id: string, reason: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE webhooks.events
+       SET status = CASE WHEN status = 'processed' THEN status ELSE 'dead' END,
+           last_error = $2, updated_at = now()
+       WHERE id = $1`,
+      [id, reason.slice(0, MAX_ERROR_LENGTH)],
+    );
+  }
+
+  /**
+   * Events that should have been processed long ago and have no unpublished outbox row left
+   * (their message was lost, or a worker died before recording the outcome) are published again.
+   * Runs on worker start (SPEC §8, MVP_RUNNING_STALE_SECONDS); returns how many it re-published.
+   * Only events received in the last `lookbackDays` are looked at: the sweep reads along the
+   * received_at index (status has none, so that the worker's updates stay cheap), and an event
+   * stuck for longer is ops' to replay.
+   */
+  async republishStale(staleSeconds: number, batch = 200, lookbackDays = 7): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const count = await this.dataSource.transaction(async (tx) => {
+        const rows = (await tx.query(
+          `SELECT ${VIEW_COLUMNS} FROM webhooks.events e
+           WHERE e.received_at > now() - make_interval(days => $3)
+             AND e.status IN ('received', 'published', 'failed')
+             AND e.updated_at < now() - make_interval(secs => $1)
+             AND NOT EXISTS (
+               SELECT 1 FROM messaging.outbox o
+               WHERE o.published_at IS NULL AND o.envelope -> 'data' ->> 'webhookEventId' = e.id::text)
+           ORDER BY e.received_at
+           LIMIT $2
+           FOR UPDATE SKIP LOCKED`,
+          [staleSeconds, batch, lookbackDays],
+        )) as EventRow[];
+        for (const row of rows) await this.republish(tx, row);
+        return rows.length;
+      });
+      total += count;
+      if (count < batch) break;
+    }
+    if (total > 0) this.logger.warn({ republished: total, staleSeconds }, 'stale webhook events published again');
+    return total;
+  }
+
+  private async republish(tx: EntityManager, row: EventRow): Promise<void> {
+    const [{ raw }] = (await tx.query(`SELECT convert_from(raw_body, 'UTF8') AS raw FROM webhooks.events WHERE id = $1`, [
+      row.id,
+    ])) as Array<{ raw: string }>;
+    const payload = JSON.parse(raw) as Record<string, unknown>;
+    let tenantId = row.tenant_id;
+    let lastError = row.last_error;
+    if (row.provider === 'meta' && tenantId === null && row.last_error === TENANT_NOT_MAPPED && row.resource_id) {
+      tenantId = await this.routing.tenantFor(row.resource_id, tx);
+      if (tenantId !== null) lastError = null;
+    }
+    const data: WebhookReceivedData = {
+      webhookEventId: row.id,
+      provider: row.provider,
+      providerEventId: row.provider_event_id,
+      topic: row.topic,
+      payload,
+    };
+    if (row.resource_id !== null) data.resourceId = row.resource_id;
+    await this.outbox.enqueue(tx, webhookEventDefinition(row.provider), { tenantId, causationId: null, data });
+    await tx.query(
+      `UPDATE webhooks.events SET status = 'received', tenant_id = $2, last_error = $3, updated_at = now() WHERE id = $1`,
+      [row.id, tenantId, lastError],
+    );
+  }
+
+  private async findRow(manager: EntityManager, id: string, forUpdate: boolean): Promise<EventRow | null> {
+    if (!UUID.test(id)) return null;
+    const rows = (await manager.query(
+      `SELECT ${VIEW_COLUMNS} FROM webhooks.events WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+      [id],
+    )) as EventRow[];
+    return rows[0] ?? null;
+  }
+}

@@ -1,0 +1,72 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+export interface Service {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1 (asked of the kernel, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `node <main>` with its output in `<logDir>/<name>.log` (the benchmark's own terminal
+ * stays readable, and a service that dies leaves its reason behind), then waits until `readyPath`
+ * answers 200.
+ */
+export async function startService(options: {
+  name: string;
+  root: string;
+  main: string;
+  env: Record<string, string>;
+  port: number;
+  logDir: string;
+  readyPath: string;
+  timeoutMs?: number;
+  /** e.g. --cpu-prof, to see where a service spends its time under load. */
+  nodeArgs?: string[];
+}): Promise<Service> {
+  mkdirSync(options.logDir, { recursive: true });
+  const log = openSync(join(options.logDir, `${options.name}.log`), 'w');
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(options.root, options.main)], {
+    cwd: options.root,
+    env: { PATH: process.env.PATH ?? '', ...options.env, PORT: String(options.port) },
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${options.port}`;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const deadline = Date.now() + (options.timeoutMs ?? 60000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}; see ${options.logDir}/${options.name}.log`);
+    try {
+      const response = await fetch(`${url}${options.readyPath}`, { signal: AbortSignal.timeout(2000) });
+      if (response.status === 200) return { name: options.name, url, child, stop };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${options.name} was not ready within ${options.timeoutMs ?? 60000} ms; see ${options.logDir}/${options.name}.log`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

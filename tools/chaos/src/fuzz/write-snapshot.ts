@@ -1,0 +1,27 @@
+import { PlatformStack } from '../stack/platform-stack';
+
+/*
+ * "Nothing written on any refusal": exact row counts of every table a request can write, taken
+ * before and after. Left out: `ops.*` (heartbeats, audit, incidents move on their own) and
+ * `auth.login_failures` (a refused login is recorded on purpose, to throttle guessing), and the
+ * consumers' inbox, written by earlier successful requests' events.
+ */
+export async function writeSnapshot(stack: PlatformStack): Promise<Record<string, number>> {
+  const tables = await stack.query<{ name: string }>(
+    `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables
+      WHERE table_type = 'BASE TABLE'
+        AND table_schema NOT IN ('pg_catalog', 'information_schema', 'ops', 'public')
+        AND (table_schema, table_name) NOT IN (('auth', 'login_failures'), ('messaging', 'inbox'))
+      ORDER BY 1`,
+  );
+  const [row] = await stack.query<Record<string, number>>(
+    `SELECT ${tables.map((t, i) => `(SELECT count(*)::int FROM ${t.name}) AS c${i}`).join(', ')}`,
+  );
+  return Object.fromEntries(tables.map((t, i) => [t.name, row[`c${i}`]]));
+}
+
+export function snapshotDiff(before: Record<string, number>, after: Record<string, number>): string[] {
+  return Object.keys(after)
+    .filter((table) => before[table] !== after[table])
+    .map((table) => `${table}: ${before[table]} → ${after[table]}`);
+}

@@ -1,0 +1,56 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AmqpConnection, destroyTopology, Topology } from '@realapp/messaging';
+import { createTestDatabase, testEnv, TestDatabase } from '@realapp/testing';
+// The exporter must produce what each service serves; only the services themselves can say what that is.
+/* eslint-disable @nx/enforce-module-boundaries */
+import { createAuthApi } from '../../../apps/auth-api/src/app';
+import { createCodexWorker } from '../../../apps/codex-worker/src/app';
+import { createQueueApi } from '../../../apps/queue-api/src/app';
+import { createWebhookGateway } from '../../../apps/webhook-gateway/src/app';
+/* eslint-enable @nx/enforce-module-boundaries */
+import { buildServiceDocument, Service } from './service-documents';
+
+const CREATE: Record<Service, (env: Record<string, string>) => Promise<{ app: NestFastifyApplication }>> = {
+  'auth-api': createAuthApi,
+  'queue-api': createQueueApi,
+  'webhook-gateway': createWebhookGateway,
+  'codex-worker': createCodexWorker,
+};
+
+/**
+ * The documents are built in Nest's preview mode, without a database or a broker; this holds them equal,
+ * title and description included, to what each service really serves at /docs-json once started.
+ */
+describe('OpenAPI documents built without starting the services', () => {
+  let db: TestDatabase;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    env = testEnv(db.url);
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it.each(Object.keys(CREATE) as Service[])(
+    '%s: equal to the started service’s /docs-json',
+    async (service) => {
+      const { app } = await CREATE[service](env);
+      try {
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const served: unknown = await (await fetch(`${await app.getUrl()}/docs-json`)).json();
+        expect(await buildServiceDocument(service)).toEqual(served);
+      } finally {
+        const amqp = app.get(AmqpConnection);
+        if (amqp.isConnected()) {
+          const channel = await amqp.channel();
+          await destroyTopology(channel, app.get(Topology)).catch(() => undefined);
+          await channel.close().catch(() => undefined);
+        }
+        await app.close();
+      }
+    },
+  );
+});

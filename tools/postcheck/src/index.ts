@@ -1,0 +1,3 @@
+export * from './args';
+export * from './mercadopago-notification';
+export * from './postcheck';
