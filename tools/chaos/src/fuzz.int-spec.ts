@@ -283,7 +283,7 @@ describe('hostile input on every public endpoint (OpenAPI-driven fuzz)', () => {
       );
     };
     const withAmount = (op: Operation, field: string, raw: string): string =>
-      JSON.stringify({ ...base(op), [field]: '__AMOUNT__' }).replace('"__AMOUNT__"', raw);
+      JSON.stringify({ ...base(op), [field]: '__AMOUNT__' }).replace('"__AMOUNT__"', () => raw);
     for (const op of moneyOps) {
       for (const field of moneyFields(op)) {
         for (const raw of BAD_AMOUNTS.filter((r) => !acceptable(op, field, r)))
@@ -357,12 +357,15 @@ describe('hostile input on every public endpoint (OpenAPI-driven fuzz)', () => {
           if (known.includes(key)) return true;
           // Built as text: `__proto__` must arrive as an own JSON key, as an attacker would send it.
           const extra = `${JSON.stringify(key)}:${JSON.stringify(value)}`;
+          // Replacer functions, not strings: a generated key or value may contain `$'` or `$&`,
+          // which String.replace would expand and so corrupt the JSON we mean to send.
+          const withExtra = (json: string): string =>
+            json.replace(/^\{/, () => `{${extra},`).replace(/,\}$/, () => '}');
           const raw = target
-            ? JSON.stringify({ ...body, [target]: '__NESTED__' }).replace(
-                '"__NESTED__"',
-                JSON.stringify(body[target]).replace(/^\{/, `{${extra},`).replace(/,\}$/, '}'),
+            ? JSON.stringify({ ...body, [target]: '__NESTED__' }).replace('"__NESTED__"', () =>
+                withExtra(JSON.stringify(body[target])),
               )
-            : JSON.stringify(body).replace(/^\{/, `{${extra},`).replace(/,\}$/, '}');
+            : withExtra(JSON.stringify(body));
           // Prototype keys are refused by the JSON parser itself (secure-json-parse), before validation.
           const codes =
             key === '__proto__' || key === 'constructor'
