@@ -159,6 +159,53 @@ describe('LedgerService on the real database', () => {
       expect(await ledger.getWallet(tenantId)).toMatchObject({ availableCents: 0 });
     });
 
+    it('refuses a hold for a tenant without a wallet, in a transaction that commits, without creating the wallet', async () => {
+      const tenantId = randomUUID();
+      // The order flow catches the refusal and commits the waiting order: nothing of the ledger's may stay.
+      const refusal = await inTx(async (tx) =>
+        ledger
+          .hold(tx, { tenantId, amountCents: 1000, reference: `nowallet:${tenantId}` })
+          .catch((e: unknown) => e),
+      );
+      expect(refusal).toMatchObject({
+        code: 'insufficient_balance',
+        status: 422,
+        extra: { availableCents: 0, amountCents: 1000 },
+      });
+      expect(await ledger.getWallet(tenantId)).toMatchObject({ balanceCents: 0, updatedAt: null });
+      const rows = (await dataSource.query(`SELECT 1 FROM ledger.wallets WHERE tenant_id = $1`, [
+        tenantId,
+      ])) as unknown[];
+      expect(rows).toHaveLength(0);
+      await expect(
+        inTx((tx) =>
+          ledger.releaseHold(tx, { tenantId, amountCents: 1, reference: `nowallet:${tenantId}:r` }),
+        ),
+      ).rejects.toMatchObject({ code: 'insufficient_held' });
+      // The first posting that the empty wallet can take creates it.
+      const credit = await inTx((tx) =>
+        ledger.credit(tx, {
+          tenantId,
+          kind: 'topup',
+          amountCents: 1000,
+          reference: `nowallet:${tenantId}:c`,
+        }),
+      );
+      expect(credit.entry).toMatchObject({ seq: 1, balanceAfterCents: 1000, prevHash: '0'.repeat(64) });
+    });
+
+    it('answers a repeated hold with its first entry even when the wallet could not take it again', async () => {
+      const tenantId = await aFundedWallet(10_000);
+      const reference = `again:${tenantId}`;
+      const first = await inTx((tx) => ledger.hold(tx, { tenantId, amountCents: 7000, reference }));
+      const again = await inTx((tx) => ledger.hold(tx, { tenantId, amountCents: 7000, reference }));
+      expect(again).toEqual({ entry: first.entry, applied: false });
+      await expect(
+        inTx((tx) => ledger.hold(tx, { tenantId, amountCents: 6000, reference })),
+      ).rejects.toMatchObject({ code: 'reference_conflict' });
+      expect(await ledger.getWallet(tenantId)).toMatchObject({ balanceCents: 10_000, heldCents: 7000 });
+    });
+
     it('refuses spending or releasing more than is held', async () => {
       const tenantId = await aFundedWallet(5000);
       await inTx((tx) => ledger.hold(tx, { tenantId, amountCents: 1000, reference: `h:${tenantId}` }));
@@ -370,6 +417,23 @@ describe('LedgerService on the real database', () => {
           ledger.credit(tx, { tenantId: randomUUID(), kind: 'topup', amountCents: 3000, reference }),
         ),
       ).rejects.toMatchObject({ code: 'reference_conflict' });
+    });
+
+    it('lets one of several tenants racing for the same reference post it; the others get reference_conflict', async () => {
+      const reference = `race:${randomUUID()}`;
+      const tenants = await Promise.all(Array.from({ length: 8 }, () => aFundedWallet(1000)));
+      const outcomes = await Promise.all(
+        tenants.map((tenantId) =>
+          inTx((tx) =>
+            ledger.credit(tx, { tenantId, kind: 'adjustment', amountCents: 500, reference }),
+          ).catch((e: unknown) => e),
+        ),
+      );
+      const applied = outcomes.filter((o): o is LedgerPosting => (o as LedgerPosting).applied === true);
+      expect(applied).toHaveLength(1);
+      expect(outcomes.filter((o) => isLedgerError(o, 'reference_conflict'))).toHaveLength(tenants.length - 1);
+      const balances = await Promise.all(tenants.map(async (t) => (await ledger.getWallet(t)).balanceCents));
+      expect(balances.sort((a, b) => a - b)).toEqual([...Array<number>(tenants.length - 1).fill(1000), 1500]);
     });
   });
 
@@ -604,6 +668,41 @@ describe('LedgerService on the real database', () => {
       const verification = await ledger.verifyAll();
       expect(verification).toMatchObject({ ok: true, mismatches: [], brokenChains: [] });
       expect(verification.wallets).toBeGreaterThan(0);
+    });
+
+    it('reports no mismatch for a wallet whose postings commit while it is being verified', async () => {
+      const tenantId = await aFundedWallet(100_000_000);
+      let posting = true;
+      let posted = 0;
+      // Holds and releases change `held` both ways, so an entry read without its wallet row (or
+      // the reverse) shows up as a mismatch in either direction.
+      const writers = Array.from({ length: 3 }, async (_, w) => {
+        for (let i = 0; posting; i++) {
+          await inTx(async (tx) => {
+            await ledger.hold(tx, { tenantId, amountCents: 500, reference: `busy:${tenantId}:${w}:${i}` });
+            if (i % 2 === 1)
+              await ledger.releaseHold(tx, {
+                tenantId,
+                amountCents: 500,
+                reference: `busy:${tenantId}:${w}:${i}:release`,
+              });
+          });
+          posted++;
+        }
+      });
+      try {
+        for (let round = 0; round < 30; round++) {
+          const verification = await ledger.verifyAll();
+          expect(verification.mismatches.filter((m) => m.tenantId === tenantId)).toEqual([]);
+          expect(verification.brokenChains.filter((b) => b.tenantId === tenantId)).toEqual([]);
+        }
+      } finally {
+        posting = false;
+        await Promise.all(writers);
+      }
+      expect(posted).toBeGreaterThan(10);
+      const atRest = await ledger.verifyAll();
+      expect(atRest.mismatches.filter((m) => m.tenantId === tenantId)).toEqual([]);
     });
   });
 });

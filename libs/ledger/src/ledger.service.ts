@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { decodeCursor, Page, toPage, toSafeNumber, validationFailed } from '@realapp/platform';
 import { LedgerError } from './ledger.errors';
 import { entryHash, GENESIS_HASH } from './ledger-hash';
@@ -71,9 +73,12 @@ interface Posting {
   heldDeltaCents: number;
   reference: string;
   metadata?: Record<string, unknown>;
-  /** Refuses the posting (by throwing) given the locked wallet; only runs for a new reference. */
-  guard?: (wallet: LockedWallet) => void;
+  /** Why the locked wallet cannot take this posting, or null; a refusal stands only for a new reference. */
+  guard?: (wallet: LockedWallet) => LedgerError | null;
 }
+
+/** `GET /v1/billing/wallet`, the hottest read: one primary-key lookup, prepared once per connection. */
+const WALLET_SQL = `SELECT balance_cents, held_cents, currency, updated_at FROM ledger.wallets WHERE tenant_id = $1`;
 
 const ENTRY_COLUMNS = `id, tenant_id, seq, kind, amount_cents, held_delta_cents, balance_after_cents, held_after_cents,
   reference, metadata, prev_hash, hash, created_at`;
@@ -120,10 +125,53 @@ function assertReference(reference: string): void {
   }
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  const driverError = (error as { driverError?: { code?: unknown } } | null)?.driverError;
-  const code = driverError?.code ?? (error as { code?: unknown } | null)?.code;
-  return code === '23505';
+function toLockedWallet(tenantId: string, row: WalletRow): LockedWallet {
+  return {
+    tenantId,
+    balanceCents: toSafeNumber(row.balance_cents),
+    heldCents: toSafeNumber(row.held_cents),
+    lastSeq: toSafeNumber(row.last_seq),
+    lastHash: row.last_hash,
+  };
+}
+
+function emptyWallet(tenantId: string): LockedWallet {
+  return { tenantId, balanceCents: 0, heldCents: 0, lastSeq: 0, lastHash: GENESIS_HASH };
+}
+
+function heldShortfall(wallet: LockedWallet, amountCents: number): LedgerError | null {
+  return wallet.heldCents < amountCents
+    ? new LedgerError('insufficient_held', 'The wallet does not hold this much.', {
+        heldCents: wallet.heldCents,
+        amountCents,
+      })
+    : null;
+}
+
+/** Why `wallet` cannot take `posting` (its own guard first, then the ledger's ranges), or null. */
+function refusalOf(wallet: LockedWallet, posting: Posting): LedgerError | null {
+  const refused = posting.guard?.(wallet);
+  if (refused) return refused;
+  const balanceAfterCents = wallet.balanceCents + posting.amountCents;
+  if (!Number.isSafeInteger(balanceAfterCents) || Math.abs(balanceAfterCents) > Number.MAX_SAFE_INTEGER / 2) {
+    return new LedgerError('balance_out_of_range', 'The balance would leave the exact range.');
+  }
+  if (wallet.heldCents + posting.heldDeltaCents < 0) {
+    return new LedgerError('insufficient_held', 'The wallet does not hold this much.', {
+      heldCents: wallet.heldCents,
+    });
+  }
+  return null;
+}
+
+async function entryByReference(
+  runner: Pick<EntityManager, 'query'>,
+  reference: string,
+): Promise<LedgerEntry | null> {
+  const rows = (await runner.query(`SELECT ${ENTRY_COLUMNS} FROM ledger.entries WHERE reference = $1`, [
+    reference,
+  ])) as EntryRow[];
+  return rows[0] ? toEntry(rows[0]) : null;
 }
 
 /**
@@ -132,12 +180,30 @@ function isUniqueViolation(error: unknown): boolean {
  * Every posting runs inside the caller's transaction (`tx`) so that the money moves if and only if
  * the caller's own state change commits (an order's hold with the order, a top-up's credit with the
  * top-up's status). Each posting locks the tenant's wallet row first, which serialises the
- * tenant's postings: the sequence numbers, the hash chain and the cached totals stay consistent,
- * and two postings with the same reference cannot both pass the existence check.
+ * tenant's postings: the sequence numbers, the hash chain and the cached totals stay consistent.
+ * The reference's unique index decides which of two postings with the same reference is the first;
+ * the other writes nothing and answers the first one's entry.
  */
 @Injectable()
 export class LedgerService {
+  private readPool: Pool | undefined;
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * node-pg's pool behind the data source, for reads outside a transaction on the hot path: a named
+   * statement is parsed and planned once per connection, and TypeORM's query runner (created and
+   * released per call) adds nothing a single statement needs. Resolved on first use because the
+   * pool exists only once the data source is initialised.
+   */
+  private pool(): Pool {
+    if (!this.readPool) {
+      const driver = this.dataSource.driver;
+      if (!(driver instanceof PostgresDriver)) throw new Error('LedgerService needs PostgreSQL');
+      this.readPool = driver.master as Pool;
+    }
+    return this.readPool;
+  }
 
   /** A credit: a top-up, or an ops adjustment in the tenant's favour. */
   async credit(tx: EntityManager, input: CreditInput): Promise<LedgerPosting> {
@@ -175,12 +241,12 @@ export class LedgerService {
       guard: guarded
         ? (wallet) => {
             const available = wallet.balanceCents - wallet.heldCents;
-            if (available < input.amountCents) {
-              throw new LedgerError('insufficient_balance', 'The adjustment exceeds the available balance.', {
-                availableCents: available,
-                amountCents: input.amountCents,
-              });
-            }
+            return available < input.amountCents
+              ? new LedgerError('insufficient_balance', 'The adjustment exceeds the available balance.', {
+                  availableCents: available,
+                  amountCents: input.amountCents,
+                })
+              : null;
           }
         : undefined,
     });
@@ -198,12 +264,12 @@ export class LedgerService {
       metadata: input.metadata,
       guard: (wallet) => {
         const available = wallet.balanceCents - wallet.heldCents;
-        if (available < input.amountCents) {
-          throw new LedgerError('insufficient_balance', 'The wallet does not cover this amount.', {
-            availableCents: available,
-            amountCents: input.amountCents,
-          });
-        }
+        return available < input.amountCents
+          ? new LedgerError('insufficient_balance', 'The wallet does not cover this amount.', {
+              availableCents: available,
+              amountCents: input.amountCents,
+            })
+          : null;
       },
     });
   }
@@ -218,7 +284,7 @@ export class LedgerService {
       heldDeltaCents: -input.amountCents,
       reference: input.reference,
       metadata: input.metadata,
-      guard: (wallet) => this.assertHeld(wallet, input.amountCents),
+      guard: (wallet) => heldShortfall(wallet, input.amountCents),
     });
   }
 
@@ -232,17 +298,22 @@ export class LedgerService {
       heldDeltaCents: -input.amountCents,
       reference: input.reference,
       metadata: input.metadata,
-      guard: (wallet) => this.assertHeld(wallet, input.amountCents),
+      guard: (wallet) => heldShortfall(wallet, input.amountCents),
     });
   }
 
   /** The cached wallet, zeros for a tenant that never had an entry. Reads outside any transaction. */
   async getWallet(tenantId: string, tx?: EntityManager): Promise<Wallet> {
     assertTenantId(tenantId);
-    const rows = (await (tx ?? this.dataSource).query(
-      `SELECT tenant_id, balance_cents, held_cents, currency, updated_at FROM ledger.wallets WHERE tenant_id = $1`,
-      [tenantId],
-    )) as WalletRow[];
+    const rows = tx
+      ? ((await tx.query(WALLET_SQL, [tenantId])) as WalletRow[])
+      : (
+          await this.pool().query<WalletRow>({
+            name: 'ledger_get_wallet',
+            text: WALLET_SQL,
+            values: [tenantId],
+          })
+        ).rows;
     const row = rows[0];
     if (!row) {
       return {
@@ -284,11 +355,7 @@ export class LedgerService {
   /** The entry a reference produced, if any (e.g. to learn whether an order's hold exists). */
   async findByReference(reference: string, tx?: EntityManager): Promise<LedgerEntry | null> {
     assertReference(reference);
-    const rows = (await (tx ?? this.dataSource).query(
-      `SELECT ${ENTRY_COLUMNS} FROM ledger.entries WHERE reference = $1`,
-      [reference],
-    )) as EntryRow[];
-    return rows[0] ? toEntry(rows[0]) : null;
+    return entryByReference(tx ?? this.dataSource, reference);
   }
 
   /**
@@ -332,6 +399,12 @@ export class LedgerService {
   /**
    * Recomputes every wallet from its entries and checks every hash chain (`GET /v1/ops/ledger/verify`).
    * Reads wallet by wallet in batches, so its memory does not grow with the ledger.
+   *
+   * Exact while postings go on, without a long transaction: entries are append-only and a posting
+   * commits its entry with the wallet row that counts it, so the entries up to the `last_seq` read
+   * with a wallet are exactly the ones that row's totals cover, whenever they are read. The highest
+   * seq is read in the same statement: an entry beyond the head in that one snapshot was written
+   * behind the ledger's back, and is verified (and reported) with the rest.
    */
   async verifyAll(): Promise<LedgerVerification> {
     const mismatches: LedgerMismatch[] = [];
@@ -340,14 +413,15 @@ export class LedgerService {
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
       const batch = (await this.dataSource.query(
-        `SELECT tenant_id, balance_cents, held_cents, last_seq, last_entry_id, last_hash FROM ledger.wallets
-         WHERE tenant_id > $1 ORDER BY tenant_id LIMIT $2`,
+        `SELECT w.tenant_id, w.balance_cents, w.held_cents, w.last_seq, w.last_entry_id, w.last_hash,
+           greatest(w.last_seq, (SELECT max(e.seq) FROM ledger.entries e WHERE e.tenant_id = w.tenant_id)) AS verify_to
+         FROM ledger.wallets w WHERE w.tenant_id > $1 ORDER BY w.tenant_id LIMIT $2`,
         [after, VERIFY_BATCH],
-      )) as WalletRow[];
+      )) as Array<WalletRow & { verify_to: string }>;
       if (batch.length === 0) break;
       for (const wallet of batch) {
         wallets++;
-        await this.verifyWallet(wallet, mismatches, brokenChains);
+        await this.verifyWallet(wallet, toSafeNumber(wallet.verify_to), mismatches, brokenChains);
       }
       after = batch[batch.length - 1].tenant_id;
     }
@@ -356,6 +430,7 @@ export class LedgerService {
 
   private async verifyWallet(
     wallet: WalletRow,
+    verifyTo: number,
     mismatches: LedgerMismatch[],
     broken: BrokenChain[],
   ): Promise<void> {
@@ -366,47 +441,38 @@ export class LedgerService {
     let prevHash = GENESIS_HASH;
     let lastId: string | null = null;
     let chainBroken = false;
-    // One snapshot for the wallet row and its entries: postings that commit while we verify (the
-    // platform keeps working) are neither seen half-applied nor reported as mismatches, and an
-    // entry inserted behind the ledger's back still shows up as a break.
-    await this.dataSource.transaction('REPEATABLE READ', async (tx) => {
-      const [current] = (await tx.query(`SELECT * FROM ledger.wallets WHERE tenant_id = $1`, [
-        tenantId,
-      ])) as WalletRow[];
-      if (current) wallet = current;
-      for (;;) {
-        const rows = (await tx.query(
-          `SELECT ${ENTRY_COLUMNS} FROM ledger.entries WHERE tenant_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`,
-          [tenantId, expectedSeq, VERIFY_BATCH],
-        )) as EntryRow[];
-        if (rows.length === 0) break;
-        for (const row of rows) {
-          const entry = toEntry(row);
-          balance += entry.amountCents;
-          held += entry.heldDeltaCents;
-          if (!chainBroken) {
-            const problem =
-              entry.seq !== expectedSeq
-                ? 'seq_gap'
-                : entry.prevHash !== prevHash
-                  ? 'prev_hash_mismatch'
-                  : entryHash(prevHash, entry) !== entry.hash
-                    ? 'hash_mismatch'
-                    : entry.balanceAfterCents !== balance || entry.heldAfterCents !== held
-                      ? 'running_total_mismatch'
-                      : null;
-            if (problem) {
-              // Everything after the first break is suspect; report the break once, keep summing.
-              broken.push({ tenantId, seq: entry.seq, entryId: entry.id, reason: problem });
-              chainBroken = true;
-            }
+    while (expectedSeq <= verifyTo) {
+      const rows = (await this.dataSource.query(
+        `SELECT ${ENTRY_COLUMNS} FROM ledger.entries WHERE tenant_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq LIMIT $4`,
+        [tenantId, expectedSeq, verifyTo, VERIFY_BATCH],
+      )) as EntryRow[];
+      for (const row of rows) {
+        const entry = toEntry(row);
+        balance += entry.amountCents;
+        held += entry.heldDeltaCents;
+        if (!chainBroken) {
+          const problem =
+            entry.seq !== expectedSeq
+              ? 'seq_gap'
+              : entry.prevHash !== prevHash
+                ? 'prev_hash_mismatch'
+                : entryHash(prevHash, entry) !== entry.hash
+                  ? 'hash_mismatch'
+                  : entry.balanceAfterCents !== balance || entry.heldAfterCents !== held
+                    ? 'running_total_mismatch'
+                    : null;
+          if (problem) {
+            // Everything after the first break is suspect; report the break once, keep summing.
+            broken.push({ tenantId, seq: entry.seq, entryId: entry.id, reason: problem });
+            chainBroken = true;
           }
-          prevHash = entry.hash;
-          lastId = entry.id;
-          expectedSeq = entry.seq + 1;
         }
+        prevHash = entry.hash;
+        lastId = entry.id;
+        expectedSeq = entry.seq + 1;
       }
-    });
+      if (rows.length < VERIFY_BATCH) break;
+    }
     const cachedBalance = toSafeNumber(wallet.balance_cents);
     const cachedHeld = toSafeNumber(wallet.held_cents);
     if (cachedBalance !== balance)
@@ -423,66 +489,55 @@ export class LedgerService {
     }
   }
 
-  private assertHeld(wallet: LockedWallet, amountCents: number): void {
-    if (wallet.heldCents < amountCents) {
-      throw new LedgerError('insufficient_held', 'The wallet does not hold this much.', {
-        heldCents: wallet.heldCents,
-        amountCents,
-      });
-    }
+  /** The tenant's wallet row, locked until `tx` ends; null for a tenant that never had one. */
+  private async lockWallet(tx: EntityManager, tenantId: string): Promise<LockedWallet | null> {
+    const rows = (await tx.query(
+      `SELECT balance_cents, held_cents, last_seq, last_hash FROM ledger.wallets WHERE tenant_id = $1 FOR UPDATE`,
+      [tenantId],
+    )) as WalletRow[];
+    return rows[0] ? toLockedWallet(tenantId, rows[0]) : null;
   }
 
-  /** Locks the tenant's wallet row, creating the wallet on first use. */
-  private async lockWallet(tx: EntityManager, tenantId: string): Promise<LockedWallet> {
-    const select = `SELECT tenant_id, balance_cents, held_cents, last_seq, last_hash FROM ledger.wallets WHERE tenant_id = $1 FOR UPDATE`;
-    let rows = (await tx.query(select, [tenantId])) as WalletRow[];
-    if (rows.length === 0) {
-      // Two first postings at once: one inserts, the other waits on the insert and then finds the row.
-      await tx.query(
-        `INSERT INTO ledger.wallets (tenant_id, currency) VALUES ($1, $2) ON CONFLICT (tenant_id) DO NOTHING`,
-        [tenantId, LEDGER_CURRENCY],
-      );
-      rows = (await tx.query(select, [tenantId])) as WalletRow[];
-    }
-    const row = rows[0];
-    return {
-      tenantId,
-      balanceCents: toSafeNumber(row.balance_cents),
-      heldCents: toSafeNumber(row.held_cents),
-      lastSeq: toSafeNumber(row.last_seq),
-      lastHash: row.last_hash,
-    };
+  /**
+   * The first posting of a tenant creates its wallet; the row we insert is ours until commit. Two
+   * first postings at once: the second one's insert waits for the first to commit, then finds the
+   * row and locks it.
+   */
+  private async createWallet(tx: EntityManager, tenantId: string): Promise<LockedWallet> {
+    const inserted = (await tx.query(
+      `INSERT INTO ledger.wallets (tenant_id, currency) VALUES ($1, $2) ON CONFLICT (tenant_id) DO NOTHING
+       RETURNING balance_cents, held_cents, last_seq, last_hash`,
+      [tenantId, LEDGER_CURRENCY],
+    )) as WalletRow[];
+    if (inserted[0]) return toLockedWallet(tenantId, inserted[0]);
+    const wallet = await this.lockWallet(tx, tenantId);
+    // Wallets are never deleted (a trigger refuses it), so the conflicting row is there.
+    if (!wallet) throw new Error(`ledger wallet ${tenantId} vanished after a conflicting insert`);
+    return wallet;
   }
 
+  /**
+   * Three statements for a new posting (lock the wallet, insert the entry, update the wallet). The
+   * wallet lock serialises the tenant's postings, so the entry built from it (seq, running totals,
+   * prev_hash) is the next link of the chain; the reference's unique index then says whether the
+   * posting is new, in the insert itself.
+   */
   private async post(tx: EntityManager, posting: Posting): Promise<LedgerPosting> {
     assertTenantId(posting.tenantId);
     assertReference(posting.reference);
     if (!(ENTRY_KINDS as readonly string[]).includes(posting.kind)) {
       throw new LedgerError('invalid_entry', `Unknown entry kind ${String(posting.kind)}.`);
     }
-    const wallet = await this.lockWallet(tx, posting.tenantId);
-
-    // Under the wallet lock, a committed entry with this reference is visible (READ COMMITTED takes
-    // a fresh snapshot per statement), so a repeat finds it instead of posting twice.
-    const existing = (await tx.query(`SELECT ${ENTRY_COLUMNS} FROM ledger.entries WHERE reference = $1`, [
-      posting.reference,
-    ])) as EntryRow[];
-    if (existing[0]) return { entry: this.sameOrConflict(toEntry(existing[0]), posting), applied: false };
-
-    posting.guard?.(wallet);
-    const balanceAfterCents = wallet.balanceCents + posting.amountCents;
-    const heldAfterCents = wallet.heldCents + posting.heldDeltaCents;
-    if (
-      !Number.isSafeInteger(balanceAfterCents) ||
-      Math.abs(balanceAfterCents) > Number.MAX_SAFE_INTEGER / 2
-    ) {
-      throw new LedgerError('balance_out_of_range', 'The balance would leave the exact range.');
+    let wallet = await this.lockWallet(tx, posting.tenantId);
+    if (!wallet) {
+      // Refused on an empty wallet (a hold with no money yet): refuse before creating one, so an
+      // order left waiting for money does not give its tenant a wallet row it never had.
+      const refusal = refusalOf(emptyWallet(posting.tenantId), posting);
+      if (refusal) return this.refused(tx, posting, refusal);
+      wallet = await this.createWallet(tx, posting.tenantId);
     }
-    if (heldAfterCents < 0) {
-      throw new LedgerError('insufficient_held', 'The wallet does not hold this much.', {
-        heldCents: wallet.heldCents,
-      });
-    }
+    const refusal = refusalOf(wallet, posting);
+    if (refusal) return this.refused(tx, posting, refusal);
 
     const entry: LedgerEntry = {
       id: randomUUID(),
@@ -491,8 +546,8 @@ export class LedgerService {
       kind: posting.kind,
       amountCents: posting.amountCents,
       heldDeltaCents: posting.heldDeltaCents,
-      balanceAfterCents,
-      heldAfterCents,
+      balanceAfterCents: wallet.balanceCents + posting.amountCents,
+      heldAfterCents: wallet.heldCents + posting.heldDeltaCents,
       reference: posting.reference,
       metadata: posting.metadata ?? {},
       prevHash: wallet.lastHash,
@@ -502,40 +557,57 @@ export class LedgerService {
     };
     entry.hash = entryHash(entry.prevHash, entry);
 
-    try {
-      await tx.query(
-        `INSERT INTO ledger.entries (${ENTRY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)`,
-        [
-          entry.id,
-          entry.tenantId,
-          entry.seq,
-          entry.kind,
-          entry.amountCents,
-          entry.heldDeltaCents,
-          entry.balanceAfterCents,
-          entry.heldAfterCents,
-          entry.reference,
-          JSON.stringify(entry.metadata),
-          entry.prevHash,
-          entry.hash,
-          entry.createdAt,
-        ],
-      );
-    } catch (error) {
-      // Only another tenant's wallet can race us to a reference (ours is locked): a caller bug.
-      if (isUniqueViolation(error)) {
-        throw new LedgerError('reference_conflict', 'This reference belongs to another posting.', {
-          reference: posting.reference,
-        });
-      }
-      throw error;
-    }
+    // A conflict on the reference means it was posted already: by this tenant before we took the
+    // wallet lock (committed, so the insert sees it), or by another tenant (the insert waits for
+    // that transaction's outcome). Either way nothing is written and the first entry answers.
+    const inserted = (await tx.query(
+      `INSERT INTO ledger.entries (${ENTRY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)
+       ON CONFLICT (reference) DO NOTHING RETURNING id`,
+      [
+        entry.id,
+        entry.tenantId,
+        entry.seq,
+        entry.kind,
+        entry.amountCents,
+        entry.heldDeltaCents,
+        entry.balanceAfterCents,
+        entry.heldAfterCents,
+        entry.reference,
+        JSON.stringify(entry.metadata),
+        entry.prevHash,
+        entry.hash,
+        entry.createdAt,
+      ],
+    )) as unknown[];
+    if (inserted.length === 0) return this.repeated(tx, posting);
     await tx.query(
       `UPDATE ledger.wallets SET balance_cents = $2, held_cents = $3, last_seq = $4, last_entry_id = $5, last_hash = $6, updated_at = $7
        WHERE tenant_id = $1`,
-      [entry.tenantId, balanceAfterCents, heldAfterCents, entry.seq, entry.id, entry.hash, entry.createdAt],
+      [
+        entry.tenantId,
+        entry.balanceAfterCents,
+        entry.heldAfterCents,
+        entry.seq,
+        entry.id,
+        entry.hash,
+        entry.createdAt,
+      ],
     );
     return { entry, applied: true };
+  }
+
+  /** The wallet refuses the posting, unless the reference was posted already: a repeat answers the first entry. */
+  private async refused(tx: EntityManager, posting: Posting, refusal: LedgerError): Promise<LedgerPosting> {
+    const existing = await entryByReference(tx, posting.reference);
+    if (existing) return { entry: this.sameOrConflict(existing, posting), applied: false };
+    throw refusal;
+  }
+
+  private async repeated(tx: EntityManager, posting: Posting): Promise<LedgerPosting> {
+    // READ COMMITTED: this statement's snapshot includes the conflicting entry the insert waited for.
+    const existing = await entryByReference(tx, posting.reference);
+    if (!existing) throw new Error(`ledger reference ${posting.reference} conflicted but cannot be read`);
+    return { entry: this.sameOrConflict(existing, posting), applied: false };
   }
 
   private sameOrConflict(entry: LedgerEntry, posting: Posting): LedgerEntry {

@@ -23,6 +23,12 @@ export type OrderPatch = Partial<
   >
 >;
 
+/** A history row as written: the record for metrics and logs, the row (id, `at`) for the view. */
+export interface WrittenTransition {
+  record: OrderTransitionRecord;
+  row: OrderTransitionEntity;
+}
+
 /** Every column a write may touch; `status` only through `transition`. */
 type OrderWrite = OrderPatch & { status?: OrderStatus };
 
@@ -35,7 +41,8 @@ const MAX_REASON_LENGTH = 500;
  */
 @Injectable()
 export class OrderStore {
-  async insert(tx: EntityManager, order: OrderEntity, reason: string): Promise<OrderTransitionRecord> {
+  /** The new order and its first history row, which is all of its history (no read needed for the view). */
+  async insert(tx: EntityManager, order: OrderEntity, reason: string): Promise<WrittenTransition> {
     await tx.insert(OrderEntity, order);
     return this.recordHistory(tx, order, null, order.status, reason);
   }
@@ -85,7 +92,7 @@ export class OrderStore {
     }
     const from = order.status;
     await this.write(tx, order, { ...patch, status: to });
-    return this.recordHistory(tx, order, from, to, reason);
+    return (await this.recordHistory(tx, order, from, to, reason)).record;
   }
 
   /** Writes fields other than status (money, campaign, lease) and bumps updated_at. */
@@ -119,15 +126,23 @@ export class OrderStore {
     from: OrderStatus | null,
     to: OrderStatus,
     reason: string,
-  ): Promise<OrderTransitionRecord> {
+  ): Promise<WrittenTransition> {
     const text = reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…` : reason;
-    await tx.insert(OrderTransitionEntity, {
+    // `at` is the database's clock (column default): returned here so the row needs no read back.
+    const [written] = (await tx.query(
+      `INSERT INTO ads.order_transitions (order_id, tenant_id, from_status, to_status, reason)
+       VALUES ($1, $2, $3, $4, $5) RETURNING id, at`,
+      [order.id, order.tenantId, from, to, text],
+    )) as Array<{ id: string; at: Date }>;
+    const row = Object.assign(new OrderTransitionEntity(), {
+      id: written.id,
       orderId: order.id,
       tenantId: order.tenantId,
       fromStatus: from,
       toStatus: to,
       reason: text,
-    });
-    return { orderId: order.id, tenantId: order.tenantId, from, to, reason: text };
+      at: written.at,
+    } satisfies OrderTransitionEntity);
+    return { record: { orderId: order.id, tenantId: order.tenantId, from, to, reason: text }, row };
   }
 }

@@ -35,9 +35,9 @@ export class OrdersService {
   ) {}
 
   /**
-   * One transaction: plan first (`missing_plan`), then the wallet (read under its row lock, so a
-   * concurrent order cannot spend the same money), then the hold and `queued` with `OrderQueued`,
-   * or `waiting_payment` with its reason.
+   * One transaction: plan first (`missing_plan`), then the hold, which reads the wallet under its
+   * row lock (so a concurrent order cannot spend the same money) and refuses what it does not
+   * cover; then `queued` with `OrderQueued`, or `waiting_payment` with its reason.
    */
   async create(tenantId: string, input: CreateOrderInput): Promise<OrderView> {
     const schedule = checkSchedule(input, new Date());
@@ -78,8 +78,7 @@ export class OrdersService {
       const created = await this.store.insert(tx, order, waitingReason ?? 'budget_held');
       if (waitingReason === null)
         await this.outbox.enqueue(tx, OrderQueued, { tenantId, data: { orderId: id, tenantId } });
-      const history = await this.store.histories(tx, [id]);
-      return { view: toOrderView(order, history.get(id) ?? []), transitions: [created] };
+      return { view: toOrderView(order, [created.row]), transitions: [created.record] };
     });
     this.metrics.recordTransitions(transitions);
     return view;
@@ -178,8 +177,9 @@ export class OrdersService {
     budgetCents: number,
   ): Promise<WaitingReason | null> {
     if (!(await this.subscriptions.hasActivePlan(tx, tenantId))) return 'missing_plan';
-    if ((await this.ledger.availableCents(tx, tenantId)) < budgetCents) return 'insufficient_balance';
     try {
+      // The hold is the balance check: it locks the wallet row until commit, refuses when
+      // available < budget, and writes nothing then (not even a wallet for a tenant without one).
       await this.ledger.hold(tx, {
         tenantId,
         amountCents: budgetCents,
@@ -187,8 +187,6 @@ export class OrdersService {
         metadata: { orderId },
       });
     } catch (error) {
-      // The wallet row is locked since availableCents, so this cannot happen; if the ledger ever
-      // disagrees with itself, waiting for money is the safe answer.
       if (isLedgerError(error, 'insufficient_balance')) return 'insufficient_balance';
       throw error;
     }

@@ -187,6 +187,21 @@ describe('ads orders on the real stack (queue-api + codex-worker, Meta at the sa
         heldCents: 0,
       });
       expect(await stack.wallet(tenant.tenantId)).toMatchObject({ heldCents: 0, availableCents: 3000 });
+
+      // A tenant that never had money: the order waits and the tenant still has no wallet at all.
+      const planOnly = await aFundedTenant(0);
+      expect((await create(planOnly)).body).toMatchObject({
+        status: 'waiting_payment',
+        waitingReason: 'insufficient_balance',
+        heldCents: 0,
+      });
+      const wallet = await stack.request('GET', '/v1/billing/wallet', { token: planOnly.token });
+      expect(wallet.body).toMatchObject({
+        balanceCents: 0,
+        heldCents: 0,
+        availableCents: 0,
+        updatedAt: null,
+      });
     });
 
     it('runs ten concurrent creations with one Idempotency-Key once: one order, one hold', async () => {
