@@ -1,4 +1,5 @@
 import { DynamicModule, Global, Module, ModuleMetadata, Provider } from '@nestjs/common';
+import { MetricsService } from '@realapp/platform';
 import { AccessTokenVerifier } from './access-token.verifier';
 import { AUTH_GUARD_OPTIONS, AuthGuardOptions } from './auth-guard.options';
 import { BearerAuthGuard } from './bearer-auth.guard';
@@ -39,8 +40,10 @@ export class AuthGuardModule {
         ...optionProviders,
         {
           provide: AccessTokenVerifier,
-          useFactory: (options: AuthGuardOptions) => new AccessTokenVerifier(options),
-          inject: [AUTH_GUARD_OPTIONS],
+          useFactory: (options: AuthGuardOptions, metrics?: MetricsService) =>
+            new AccessTokenVerifier(options, { onCacheLookup: cacheLookupCounter(metrics) }),
+          // Services have PlatformModule's metrics; a bare test app has none and counts nothing.
+          inject: [AUTH_GUARD_OPTIONS, { token: MetricsService, optional: true }],
         },
         BearerStrategy,
         BearerAuthGuard,
@@ -49,4 +52,17 @@ export class AuthGuardModule {
       exports: [AUTH_GUARD_OPTIONS, AccessTokenVerifier, BearerStrategy, BearerAuthGuard, RolesGuard],
     };
   }
+}
+
+function cacheLookupCounter(metrics: MetricsService | undefined): ((hit: boolean) => void) | undefined {
+  if (!metrics) return undefined;
+  const lookups = metrics.counter(
+    'auth_verified_token_cache_total',
+    'Access tokens answered from the verified-token cache (hit) or checked by jose (miss)',
+    ['result'],
+  );
+  // Bound once: a per-request inc({result}) would hash the label set on every call.
+  const hit = lookups.labels('hit');
+  const miss = lookups.labels('miss');
+  return (found) => (found ? hit : miss).inc();
 }

@@ -15,6 +15,10 @@ export interface AuthGuardOptions {
   jwksCooldownMs?: number;
   /** Accepted clock skew for `exp`/`nbf`/`iat`, in seconds. Default 30. */
   clockToleranceSeconds?: number;
+  /** Verified tokens kept in memory (by SHA-256, least recently used dropped first). Default 10000; 0 turns it off. */
+  verifiedTokenCacheSize?: number;
+  /** Longest reuse of one verification, whatever the token's `exp`, in ms. Default 60000. */
+  verifiedTokenMaxAgeMs?: number;
 }
 
 export const AUTH_GUARD_OPTIONS = Symbol('AUTH_GUARD_OPTIONS');

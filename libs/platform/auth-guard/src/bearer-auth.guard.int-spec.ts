@@ -150,6 +150,27 @@ describe('BearerAuthGuard against a real JWKS', () => {
     expect(jwks.fetches - before).toBeLessThanOrEqual(2);
   });
 
+  it('answers a token seen before the same way, and never lets its cached verification cover a forgery', async () => {
+    const userId = randomUUID();
+    const tenantId = randomUUID();
+    const token = jwks.issue({ userId, tenantId, role: 'member' });
+    const answers = await Promise.all(Array.from({ length: 10 }, () => call(token)));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    for (const answer of answers) expect(answer.body).toEqual({ userId, tenantId, role: 'member' });
+    expect((await call(token, '/probe/admins')).body.code).toBe('forbidden_role');
+
+    // The same header and signature over other claims, or the same claims with another signature.
+    const [header, payload, signature] = token.split('.');
+    const elevated = b64url({
+      ...(JSON.parse(Buffer.from(payload, 'base64url').toString()) as object),
+      role: 'owner',
+    });
+    await expectRefused(`${header}.${elevated}.${signature}`);
+    const flipped = signature[10] === 'A' ? 'B' : 'A';
+    await expectRefused(`${header}.${payload}.${signature.slice(0, 10)}${flipped}${signature.slice(11)}`);
+    expect((await call(token)).status).toBe(200);
+  });
+
   it('refuses a missing or malformed Authorization header', async () => {
     await expectRefused(undefined);
     await expectRefused(jwks.issue(), 'invalid_token', 'Basic');

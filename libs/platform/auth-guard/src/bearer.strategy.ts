@@ -16,11 +16,17 @@ export interface VerifierCarrier {
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
-export function bearerToken(authorization: unknown): string {
-  if (typeof authorization !== 'string') throw invalidToken('Send Authorization: Bearer <access token>.');
+/** The token of an `Authorization: Bearer` header, or null when the header is missing or malformed. */
+export function parseBearer(authorization: unknown): string | null {
+  if (typeof authorization !== 'string') return null;
   const match = BEARER.exec(authorization);
-  if (!match) throw invalidToken('Send Authorization: Bearer <access token>.');
-  return match[1];
+  return match ? match[1] : null;
+}
+
+export function bearerToken(authorization: unknown): string {
+  const token = parseBearer(authorization);
+  if (token === null) throw invalidToken('Send Authorization: Bearer <access token>.');
+  return token;
 }
 
 /**

@@ -3,6 +3,7 @@ export * from './auth.errors';
 export * from './auth-guard.options';
 export * from './access-token.verifier';
 export * from './jwks-cache';
+export * from './verified-token-cache';
 export * from './bearer.strategy';
 export * from './bearer-auth.guard';
 export * from './roles';

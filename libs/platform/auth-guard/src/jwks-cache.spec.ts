@@ -76,6 +76,27 @@ describe('JwksCache', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
   });
 
+  it('keeps the object of an unchanged key across refreshes, and drops a withdrawn one from peek()', async () => {
+    const same = aKey('same');
+    const source = loader([same, aKey('other')]);
+    const cache = new JwksCache(source.load, { maxAgeMs: 60_000, cooldownMs: 0 });
+    const before = await cache.keyFor('same');
+    expect(cache.peek('same')).toBe(before);
+    expect(cache.peek('unknown')).toBeUndefined();
+
+    // A refresh forced by an unknown kid, the set otherwise unchanged.
+    expect(await cache.keyFor('forged')).toBeUndefined();
+    expect(source.calls()).toBe(2);
+    expect(cache.peek('same')).toBe(before);
+
+    // Same kid, other key material: a new key object.
+    source.set([{ ...aKey('same') }]);
+    expect(await cache.keyFor('forged-again')).toBeUndefined();
+    expect(cache.peek('same')).toBeDefined();
+    expect(cache.peek('same')).not.toBe(before);
+    expect(cache.peek('other')).toBeUndefined();
+  });
+
   it('keeps serving the last good keys when the issuer is unreachable', async () => {
     const source = loader([aKey('a')]);
     const cache = new JwksCache(source.load, { maxAgeMs: 1, cooldownMs: 1 });

@@ -16,7 +16,7 @@ export interface JwksCacheOptions {
 const unavailable = (): AuthGuardError =>
   new AuthGuardError('auth_unavailable', 'The keys that verify access tokens cannot be fetched right now.');
 
-type VerifyKey = Awaited<ReturnType<typeof importJWK>>;
+export type VerifyKey = Awaited<ReturnType<typeof importJWK>>;
 
 export function remoteJwksLoader(url: string, timeoutMs = 3000): JwksLoader {
   return async () => {
@@ -52,6 +52,8 @@ function usable(jwk: JWK): boolean {
 export class JwksCache {
   private readonly logger = new Logger('JwksCache');
   private keys = new Map<string, VerifyKey>();
+  /** The public point (`x.y`) each key was imported from. */
+  private material = new Map<string, string>();
   private loadedAt = 0;
   private lastAttemptAt = 0;
   private inflight: Promise<void> | null = null;
@@ -84,6 +86,14 @@ export class JwksCache {
     return this.keys.get(kid);
   }
 
+  /**
+   * The key now held for `kid`, without refreshing: lets a cached verification check that its key
+   * is still published (a refresh that dropped it ends every cached verification it made).
+   */
+  peek(kid: string): VerifyKey | undefined {
+    return this.keys.get(kid);
+  }
+
   private coolingDown(): boolean {
     return Date.now() - this.lastAttemptAt < this.options.cooldownMs;
   }
@@ -102,11 +112,19 @@ export class JwksCache {
       const set = await this.load();
       if (!set || !Array.isArray(set.keys)) throw new Error('not a JWK set');
       const next = new Map<string, VerifyKey>();
+      const nextMaterial = new Map<string, string>();
       for (const jwk of set.keys) {
         if (!usable(jwk)) continue;
-        next.set(jwk.kid as string, await importJWK({ ...jwk, alg: ACCESS_TOKEN_ALG }, ACCESS_TOKEN_ALG));
+        const kid = jwk.kid as string;
+        const material = `${jwk.x}.${jwk.y}`;
+        // An unchanged key keeps its object, so the verifications cached against it stay usable
+        // (a refresh forced by forged kids must not empty the verified-token cache).
+        const unchanged = this.material.get(kid) === material ? this.keys.get(kid) : undefined;
+        next.set(kid, unchanged ?? (await importJWK({ ...jwk, alg: ACCESS_TOKEN_ALG }, ACCESS_TOKEN_ALG)));
+        nextMaterial.set(kid, material);
       }
       this.keys = next;
+      this.material = nextMaterial;
       this.loadedAt = Date.now();
     } catch (error) {
       // Stale-if-error: the keys we have are still the right ones for every token not yet rotated.

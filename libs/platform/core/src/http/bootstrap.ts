@@ -2,7 +2,6 @@ import { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { BaseConfig } from '../config/base.config';
@@ -12,6 +11,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { registerIpRateLimit } from '../rate-limit/ip-rate-limit.hook';
 import { withRateLimits } from '../rate-limit/rate-limit.module';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
+import { helmetHeaders, registerSecurityHeaders } from '../security/security-headers';
 import { ProblemFilter } from './problem.filter';
 import { createValidationPipe } from './validation';
 
@@ -33,7 +33,10 @@ export interface HttpAppOptions {
  * correlation id in AsyncLocalStorage, strict validation, problem+json errors, helmet, CORS from
  * config only, OpenAPI at /docs-json and Prometheus at /metrics.
  */
-export async function createHttpApp(rootModule: DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
+export async function createHttpApp(
+  rootModule: DynamicModule,
+  options: HttpAppOptions,
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: options.config.TRUST_PROXY,
@@ -60,7 +63,8 @@ export async function createHttpApp(rootModule: DynamicModule, options: HttpAppO
   app.useGlobalFilters(new ProblemFilter());
   app.enableShutdownHooks();
 
-  await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  // Helmet's headers, worked out once at boot rather than by the plugin on every request.
+  registerSecurityHeaders(fastify, await helmetHeaders({ contentSecurityPolicy: false, global: true }));
   const origins = splitList(options.config.CORS_ALLOW_ORIGINS);
   await app.register(cors, {
     origin: origins.length ? origins : false,
@@ -91,7 +95,10 @@ export async function createHttpApp(rootModule: DynamicModule, options: HttpAppO
   return app;
 }
 
-export function buildOpenApi(app: NestFastifyApplication, options: Pick<HttpAppOptions, 'title' | 'description'>): OpenAPIObject {
+export function buildOpenApi(
+  app: NestFastifyApplication,
+  options: Pick<HttpAppOptions, 'title' | 'description'>,
+): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle(options.title)
     .setDescription(options.description)
