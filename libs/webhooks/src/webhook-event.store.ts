@@ -122,6 +122,7 @@ export class WebhookEventStore {
       ],
     });
     const row = result.rows[0];
+    if (row.published === 1) this.outbox.committed();
     return { stored: row.stored === 1, published: row.published === 1, webhookEventId };
   }
 

@@ -38,7 +38,15 @@ export class MessagingModule {
       module: MessagingModule,
       global: true,
       providers: [
-        { provide: Topology, useValue: new Topology(config.AMQP_PREFIX, config.MESSAGE_MAX_ATTEMPTS, config.MESSAGE_RETRY_BASE_DELAY_MS, options.subscriptions ?? SUBSCRIPTIONS) },
+        {
+          provide: Topology,
+          useValue: new Topology(
+            config.AMQP_PREFIX,
+            config.MESSAGE_MAX_ATTEMPTS,
+            config.MESSAGE_RETRY_BASE_DELAY_MS,
+            options.subscriptions ?? SUBSCRIPTIONS,
+          ),
+        },
         { provide: AmqpConnection, useValue: new AmqpConnection({ url: config.AMQP_URL, service }) },
         BrokerStarter,
         BrokerReadiness,
@@ -48,19 +56,51 @@ export class MessagingModule {
         DeadLetterIncidents,
         {
           provide: OutboxRelay,
-          useFactory: (dataSource: DataSource, amqp: AmqpConnection, topology: Topology, metrics: MetricsService) =>
-            new OutboxRelay(dataSource, amqp, topology, { databaseUrl: config.DATABASE_URL, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS }, metrics),
-          inject: [DataSource, AmqpConnection, Topology, MetricsService],
+          useFactory: (
+            dataSource: DataSource,
+            amqp: AmqpConnection,
+            topology: Topology,
+            metrics: MetricsService,
+            outbox: OutboxService,
+          ) =>
+            new OutboxRelay(
+              dataSource,
+              amqp,
+              topology,
+              { pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS },
+              metrics,
+              outbox,
+            ),
+          inject: [DataSource, AmqpConnection, Topology, MetricsService, OutboxService],
         },
         {
           provide: RmqTransport,
-          useFactory: (amqp: AmqpConnection, topology: Topology, deadLetters: DeadLetterService, metrics: MetricsService) =>
-            new RmqTransport(amqp, topology, deadLetters, { service, prefetch: config.AMQP_PREFETCH }, metrics),
+          useFactory: (
+            amqp: AmqpConnection,
+            topology: Topology,
+            deadLetters: DeadLetterService,
+            metrics: MetricsService,
+          ) =>
+            new RmqTransport(
+              amqp,
+              topology,
+              deadLetters,
+              { service, prefetch: config.AMQP_PREFETCH },
+              metrics,
+            ),
           inject: [AmqpConnection, Topology, DeadLetterService, MetricsService],
         },
       ],
-      exports: [Topology, AmqpConnection, BrokerReadiness, OutboxService, InboxService, DeadLetterService, OutboxRelay, RmqTransport],
+      exports: [
+        Topology,
+        AmqpConnection,
+        BrokerReadiness,
+        OutboxService,
+        InboxService,
+        DeadLetterService,
+        OutboxRelay,
+        RmqTransport,
+      ],
     };
   }
 }
-

@@ -1,18 +1,24 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { MetricsService } from '@realapp/platform';
+import { MetricsService, withAdvisoryLock } from '@realapp/platform';
 import { ConfirmChannel } from 'amqplib';
 import { declareTopology } from './declare-topology';
 import { AmqpConnection } from './amqp-connection';
+import { OutboxService } from './outbox.service';
 import { Topology } from './topology';
 
 const BATCH = 200;
-export const OUTBOX_CHANNEL = 'realapp_outbox';
+/** Published rows are history only (consumers de-duplicate by inbox, not by outbox): kept a week. */
+const RETENTION_DAYS = 7;
+const PURGE_EVERY_MS = 10 * 60_000;
+const PURGE_BATCH = 5000;
+/** A batch whose confirms do not arrive by then is rolled back and retried (its rows stay unpublished). */
+const CONFIRM_TIMEOUT_MS = 10_000;
+/** Shutdown waits this long for a batch in flight; its rows stay unpublished if it is cut short. */
+const STOP_WAIT_MS = 5_000;
 
 export interface OutboxRelayOptions {
-  databaseUrl: string;
   pollIntervalMs: number;
 }
 
@@ -21,12 +27,17 @@ export interface OutboxRelayOptions {
  * the broker confirmed them. Rows are claimed with FOR UPDATE SKIP LOCKED, so any number of
  * replicas relay side by side without publishing a row twice in the normal case; a crash between
  * the confirm and the commit republishes, which consumers' inboxes absorb.
+ *
+ * Woken by this process's own commits (OutboxService.onCommitted; every wake-up during a batch
+ * folds into one more batch), and polling every `pollIntervalMs` for rows whose writer died
+ * before relaying them.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('outbox-relay');
-  private listener: Client | null = null;
   private running = false;
+  private unsubscribe: (() => void) | null = null;
+  private lastPurgeAt = Date.now();
   private wake: (() => void) | null = null;
   private pending = false;
   private loop: Promise<void> | null = null;
@@ -41,53 +52,49 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly topology: Topology,
     private readonly options: OutboxRelayOptions,
     metrics: MetricsService,
+    private readonly outbox: OutboxService,
   ) {
-    this.published = metrics.counter('outbox_published_total', 'Outbox rows published to the broker', ['type']);
-    this.lag = metrics.gauge('outbox_lag_seconds', 'Age of the oldest unpublished outbox row', [], async () => {
-      const rows = (await this.dataSource
-        .query(`SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float AS lag FROM messaging.outbox WHERE published_at IS NULL`)
-        .catch(() => [{ lag: 0 }])) as Array<{ lag: number }>;
-      this.lag.set(rows[0]?.lag ?? 0);
-    });
+    this.published = metrics.counter('outbox_published_total', 'Outbox rows published to the broker', [
+      'type',
+    ]);
+    this.lag = metrics.gauge(
+      'outbox_lag_seconds',
+      'Age of the oldest unpublished outbox row',
+      [],
+      async () => {
+        const rows = (await this.dataSource
+          .query(
+            `SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float AS lag FROM messaging.outbox WHERE published_at IS NULL`,
+          )
+          .catch(() => [{ lag: 0 }])) as Array<{ lag: number }>;
+        this.lag.set(rows[0]?.lag ?? 0);
+      },
+    );
   }
 
   onApplicationBootstrap(): void {
     this.running = true;
+    this.unsubscribe = this.outbox.onCommitted(() => this.nudge());
     this.loop = this.run();
-    void this.listen();
   }
 
   async onModuleDestroy(): Promise<void> {
     this.running = false;
     this.nudge();
     if (this.timer) clearTimeout(this.timer);
-    await this.loop;
-    await this.listener?.end().catch(() => undefined);
+    this.unsubscribe?.();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.loop,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
-  /** Wakes the relay now (after a NOTIFY, or in tests). */
+  /** Wakes the relay now (after a commit that wrote outbox rows, or in tests). */
   nudge(): void {
     this.pending = true;
     this.wake?.();
-  }
-
-  private async listen(): Promise<void> {
-    if (!this.running) return;
-    const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'outbox-listener' });
-    client.on('error', () => undefined);
-    client.on('notification', () => this.nudge());
-    client.on('end', () => {
-      if (this.listener === client) this.listener = null;
-      if (this.running) setTimeout(() => void this.listen(), 1000).unref();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
-      this.listener = client;
-      this.nudge();
-    } catch {
-      await client.end().catch(() => undefined);
-    }
   }
 
   private async run(): Promise<void> {
@@ -99,6 +106,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.warn({ err: error }, 'outbox batch failed; will retry');
       }
       if (published === BATCH) continue;
+      await this.purgeWhenDue();
       await this.sleep();
     }
   }
@@ -118,6 +126,30 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       this.timer = setTimeout(() => this.wake?.(), this.options.pollIntervalMs);
       this.timer.unref();
     });
+  }
+
+  /** One replica at a time deletes published rows past retention, a bounded batch per pass. */
+  private async purgeWhenDue(): Promise<void> {
+    if (Date.now() - this.lastPurgeAt < PURGE_EVERY_MS) return;
+    this.lastPurgeAt = Date.now();
+    try {
+      await withAdvisoryLock(this.dataSource, 'outbox-retention', () => this.purgePublished());
+    } catch (error) {
+      this.logger.warn({ err: error }, 'outbox retention pass failed; next one in 10 minutes');
+    }
+  }
+
+  /** Deletes published rows older than the retention; returns how many. */
+  async purgePublished(retentionDays = RETENTION_DAYS): Promise<number> {
+    const rows = (await this.dataSource.query(
+      `DELETE FROM messaging.outbox WHERE seq IN (
+         SELECT seq FROM messaging.outbox
+         WHERE published_at < now() - make_interval(days => $1)
+         ORDER BY published_at LIMIT ${PURGE_BATCH})
+       RETURNING seq`,
+      [retentionDays],
+    )) as unknown[];
+    return rows.length;
   }
 
   /** Publishes one batch; returns how many rows it published. */
@@ -144,10 +176,45 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
           headers: { 'x-correlation-id': envelope.correlationId },
         });
       }
-      await channel.waitForConfirms();
-      await tx.query(`UPDATE messaging.outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
+      await confirmed(channel);
+      await tx.query(`UPDATE messaging.outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [
+        rows.map((r) => r.seq),
+      ]);
       for (const row of rows) this.published.inc({ type: row.routing_key });
       return rows.length;
     });
   }
+}
+
+/**
+ * The broker's confirms for everything published on `channel`, or a rejection when the channel
+ * closes or they take too long: a channel closed mid-batch (a deleted exchange, a broker restart)
+ * must fail the batch so that it rolls back, not hang the relay.
+ */
+function confirmed(channel: ConfirmChannel): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const fail = (error?: Error): void => {
+      settle();
+      reject(error ?? new Error('publish channel closed before the broker confirmed the batch'));
+    };
+    const onClose = (): void => fail();
+    const timer = setTimeout(
+      () => fail(new Error(`no publisher confirms within ${CONFIRM_TIMEOUT_MS} ms`)),
+      CONFIRM_TIMEOUT_MS,
+    );
+    const settle = (): void => {
+      clearTimeout(timer);
+      channel.off('close', onClose);
+      channel.off('error', fail);
+    };
+    channel.once('close', onClose);
+    channel.once('error', fail);
+    channel.waitForConfirms().then(
+      () => {
+        settle();
+        resolve();
+      },
+      (error: Error) => fail(error),
+    );
+  });
 }

@@ -59,7 +59,7 @@ export class BaseConfig {
   @IsString()
   JWT_AUDIENCE = 'realapp-api';
 
-  /** Milliseconds between outbox polls when no NOTIFY arrives. */
+  /** Milliseconds between outbox polls: how soon rows whose writer died before relaying them are published. */
   @Type(() => Number)
   @IsInt()
   @Min(10)
