@@ -8,7 +8,6 @@ import { renderAppReport, writeAppReport } from './app-report';
  * `npm run bench -- <scenario> [--key=value…]`. Scenarios: `webhooks`.
  * Options (webhooks): --events=20000 --duration=15 --connections=64 --pool=20 --log-level=info
  * --intake-only (also measure the gateway with no worker running) --no-docs (do not touch docs/)
- * --outbox-notify=coalesced (measure the proposed outbox NOTIFY change, in the bench database only)
  * --cpu-profiles (V8 profiles of the gateway and the worker in tmp/bench/profiles).
  * Scenario `app` (wallet read and order creation, each beside its baseline, RSS per service):
  * --duration=15 --connections=32 --pool=20 --tenants=150 --log-level=warn --no-docs.
@@ -65,7 +64,6 @@ async function main(): Promise<void> {
     poolSize: integer(options, 'pool', 20),
     logLevel: options.get('log-level') ?? 'info',
     intakeOnly: options.get('intake-only') === 'true',
-    outboxNotify: options.get('outbox-notify') === 'coalesced' ? 'coalesced' : 'as-built',
     cpuProfiles: options.get('cpu-profiles') === 'true',
   };
   const result = await runWebhookBench(benchOptions);
@@ -73,7 +71,7 @@ async function main(): Promise<void> {
   console.log(`\n${report}\n`);
   if (options.get('no-docs') !== 'true') {
     const path = join(ROOT, 'docs/performance.md');
-    writeWebhookReport(path, report, benchOptions.outboxNotify);
+    writeWebhookReport(path, report);
     console.log(`figures written to ${path}`);
   }
 }

@@ -28,7 +28,7 @@ export function renderWebhookReport(result: WebhookBenchResult, at = new Date())
     '',
     `Load: ${options.events} distinct, correctly signed Mercado Pago notifications (each for a pending top-up whose payment the sandbox ` +
       `reports approved), ${options.connections} connections, at most ${options.durationSeconds} s; DATABASE_POOL_SIZE=${options.poolSize}, ` +
-      `LOG_LEVEL=${options.logLevel}; outbox NOTIFY: ${options.outboxNotify === 'coalesced' ? '**coalesced (the proposed platform change, applied to the bench database only)**' : 'as built (one NOTIFY per outbox-writing transaction)'}.`,
+      `LOG_LEVEL=${options.logLevel}.`,
     '',
     row(['run', '2xx', 'errors', 's', 'accepted/s', 'p50 ms', 'p99 ms', 'max ms', 'load avg before']),
     row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
@@ -58,12 +58,12 @@ export function renderWebhookReport(result: WebhookBenchResult, at = new Date())
 }
 
 /**
- * Replaces this benchmark's section of docs/performance.md (one per variant), leaving everything
+ * Replaces this benchmark's section of docs/performance.md, leaving everything
  * else (other benchmarks, prose) as it is.
  */
-export function writeWebhookReport(path: string, report: string, variant: string): void {
-  const START = `<!-- bench:webhooks:${variant}:start -->`;
-  const END = `<!-- bench:webhooks:${variant}:end -->`;
+export function writeWebhookReport(path: string, report: string): void {
+  const START = `<!-- bench:webhooks:start -->`;
+  const END = `<!-- bench:webhooks:end -->`;
   const section = `${START}\n${report}\n${END}`;
   const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
   if (current.includes(START) && current.includes(END)) {
@@ -73,5 +73,5 @@ export function writeWebhookReport(path: string, report: string, variant: string
     return;
   }
   const header = current.length > 0 ? `${current.trimEnd()}\n\n` : '# Performance\n\n';
-  writeFileSync(path, `${header}### Webhooks (${variant})\n\n${section}\n`);
+  writeFileSync(path, `${header}## Webhooks (issue 4)\n\n${section}\n`);
 }

@@ -30,12 +30,6 @@ export interface WebhookBenchOptions {
   logLevel: string;
   /** Measure the gateway alone too (worker stopped), to separate intake from crediting. */
   intakeOnly: boolean;
-  /**
-   * `coalesced` replaces the outbox's NOTIFY trigger in the bench database only, by the variant
-   * proposed in docs/performance.md (one notifying transaction at a time), to measure what the
-   * platform change would buy. `as-built` measures the platform as it is.
-   */
-  outboxNotify: 'as-built' | 'coalesced';
   /** Write V8 CPU profiles of the gateway and the worker to tmp/bench/profiles. */
   cpuProfiles: boolean;
 }
@@ -89,18 +83,6 @@ const AMQP_PREFIX = 'bench.';
 const MP_SECRET = 'dev-mercadopago-webhook-secret';
 const TENANTS = 1000;
 
-/**
- * PostgreSQL serialises the commits of every transaction that called NOTIFY (a database-wide lock
- * held through the WAL flush), so the platform's per-statement outbox trigger turns group commit
- * into one fsync at a time. This variant lets one transaction at a time notify; the others' rows
- * ride on that wake-up, or on the relay's next batch (it loops while batches are full) or poll.
- */
-export const COALESCED_NOTIFY_SQL = `
-CREATE OR REPLACE FUNCTION messaging.notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF pg_try_advisory_xact_lock(7231000100) THEN PERFORM pg_notify('realapp_outbox', ''); END IF;
-  RETURN NULL;
-END $$`;
 
 function databaseUrl(adminUrl: string, name: string): string {
   const url = new URL(adminUrl);
@@ -146,7 +128,6 @@ async function prepareDatabase(options: WebhookBenchOptions): Promise<string> {
   });
   if (migrated.status !== 0) throw new Error(`migrations failed: ${migrated.stderr || migrated.stdout}`);
   await withClient(url, async (client) => {
-    if (options.outboxNotify === 'coalesced') await client.query(COALESCED_NOTIFY_SQL);
     await client.query(`CREATE SCHEMA bench`);
     // As close to webhooks.events as a single-table insert gets: a key, the bytes, a timestamp.
     await client.query(`CREATE TABLE bench.baseline_webhooks (id bigserial PRIMARY KEY, body bytea NOT NULL, received_at timestamptz NOT NULL DEFAULT now())`);
