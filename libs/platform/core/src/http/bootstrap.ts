@@ -4,9 +4,11 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import cors from '@fastify/cors';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
 import { BaseConfig } from '../config/base.config';
 import { splitList } from '../config/config.loader';
 import { acceptCorrelationId, runWithContext } from '../context/request-context';
+import { ROOT_LOGGER } from '../logging/logging.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { registerIpRateLimit } from '../rate-limit/ip-rate-limit.hook';
 import { withRateLimits } from '../rate-limit/rate-limit.module';
@@ -16,6 +18,7 @@ import { ProblemFilter } from './problem.filter';
 import { createValidationPipe } from './validation';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+const PROBE_PATH = /^\/(health|ready|metrics)(\/|\?|$)/;
 
 export interface HttpAppOptions {
   service: string;
@@ -81,12 +84,31 @@ export async function createHttpApp(
     ['method', 'route', 'status'],
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   );
+  // One access line per request, written here rather than by pino-http: its middleware does not
+  // run under Nest 12 on Fastify, and this line carries only what on-call needs (no headers, no
+  // query string, which may hold tokens). Probes are left out; they would drown everything else.
+  const accessLog = (app.get(ROOT_LOGGER) as PinoLogger).child({ context: 'http' });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions?.url ?? 'unmatched';
-    httpDuration.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    const status = reply.statusCode;
+    httpDuration.observe({ method: request.method, route, status: String(status) }, reply.elapsedTime / 1000);
+    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+    if (accessLog.isLevelEnabled(level) && !PROBE_PATH.test(request.url)) {
+      const path = request.url.split('?', 1)[0];
+      const correlationId = String(reply.getHeader('x-correlation-id') ?? '');
+      runWithContext({ correlationId }, () =>
+        accessLog[level](
+          {
+            method: request.method,
+            path,
+            route,
+            status,
+            durationMs: Math.round(reply.elapsedTime * 10) / 10,
+          },
+          `${request.method} ${path} ${status}`,
+        ),
+      );
+    }
     done();
   });
 

@@ -293,6 +293,37 @@ describe('incident tracker on the real database (SPEC §9)', () => {
     expect(rows.map((r) => r.status)).toEqual(['resolved', 'resolved']);
   });
 
+  it('writes one access line per request: method, path without query, status, correlation id, no credentials', async () => {
+    const url = await a.getUrl();
+    await fetch(`${url}/probe/bad?access_token=secret-in-query`, {
+      headers: { authorization: 'Bearer secret-in-header', 'x-correlation-id': 'access-line-1' },
+    });
+    await fetch(`${url}/health`, { headers: { 'x-correlation-id': 'access-line-probe' } });
+    await expectEventually(async () => {
+      const lines = (
+        await Promise.all(
+          (await readdir(logDir))
+            .filter((f) => f.startsWith('probe-a-'))
+            .map((f) => readFile(join(logDir, f), 'utf8')),
+        )
+      )
+        .join('')
+        .split('\n')
+        .filter((line) => line.includes('"context":"http"'));
+      const line = lines.find((l) => l.includes('"correlationId":"access-line-1"'));
+      expect(line).toBeDefined();
+      expect(JSON.parse(line as string)).toMatchObject({
+        level: 'warn',
+        method: 'GET',
+        path: '/probe/bad',
+        status: 400,
+        msg: 'GET /probe/bad 400',
+      });
+      expect(line).not.toContain('secret-in');
+      expect(lines.some((l) => l.includes('access-line-probe'))).toBe(false);
+    });
+  });
+
   it('answers 404 for unknown incidents', async () => {
     await expect(a.get(IncidentService).find('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
       status: 404,

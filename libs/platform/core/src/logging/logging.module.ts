@@ -17,8 +17,10 @@ export class LoggingModule {
           pinoHttp: {
             logger,
             genReqId: () => currentCorrelationId() ?? 'unknown',
-            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-            autoLogging: { ignore: (req) => /^\/(health|ready|metrics)/.test(req.url ?? '') },
+            customLogLevel: (_req, res, err) =>
+              err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+            // Access lines come from createHttpApp's onResponse hook (see there why).
+            autoLogging: false,
             quietReqLogger: true,
             customSuccessMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
           },
