@@ -66,6 +66,12 @@ export interface TopupApplyResult {
   detail?: string;
 }
 
+/**
+ * Runs in an apply's transaction after its effect, before the commit, with what it came to: a
+ * consumer records its inbox and outcome there, so effect and record commit together or not at all.
+ */
+export type WithinApply = (tx: EntityManager, result: TopupApplyResult) => Promise<void>;
+
 export interface StripeRefundInput {
   /** From the PaymentIntent/Charge metadata (`topupId`); preferred. */
   topupId?: string | null;
@@ -308,43 +314,55 @@ export class TopupService {
    * notification). approved → `topup` credit `mercadopago:<id>:topup`; refunded → `refund` debit
    * `mercadopago:<id>:refund` (credit first if it never happened); partial refunds → debit of the
    * difference `…:refund:<total>`; charged_back → `chargeback` debit; rejected/cancelled/expired →
-   * closed.
+   * closed. `within` runs in the same transaction, before its commit.
    */
-  async applyMercadoPagoPayment(payment: MercadoPagoPayment): Promise<TopupApplyResult> {
+  async applyMercadoPagoPayment(
+    payment: MercadoPagoPayment,
+    within?: WithinApply,
+  ): Promise<TopupApplyResult> {
     return this.dataSource.transaction(async (tx) => {
-      let row = await this.topups.lockByProviderPayment(tx, 'mercadopago', payment.id);
-      if (!row && isUuid(payment.externalReference)) {
-        // The row was committed but the provider's answer never attached (crash or timeout).
-        const byReference = await this.topups.lockById(tx, payment.externalReference, 'mercadopago');
-        if (
-          byReference &&
-          byReference.providerPaymentId !== null &&
-          byReference.providerPaymentId !== payment.id
-        ) {
-          return this.mismatch(
-            byReference,
-            `the top-up belongs to payment ${byReference.providerPaymentId}, not ${payment.id}`,
-          );
-        }
-        if (byReference) byReference.providerPaymentId = payment.id;
-        row = byReference;
-      }
-      if (!row) return this.notFoundResult(`no top-up for Mercado Pago payment ${payment.id}`);
-      if (payment.amountCents !== row.amountCents) {
+      const result = await this.mercadoPagoPaymentIn(tx, payment);
+      if (within) await within(tx, result);
+      return result;
+    });
+  }
+
+  private async mercadoPagoPaymentIn(
+    tx: EntityManager,
+    payment: MercadoPagoPayment,
+  ): Promise<TopupApplyResult> {
+    let row = await this.topups.lockByProviderPayment(tx, 'mercadopago', payment.id);
+    if (!row && isUuid(payment.externalReference)) {
+      // The row was committed but the provider's answer never attached (crash or timeout).
+      const byReference = await this.topups.lockById(tx, payment.externalReference, 'mercadopago');
+      if (
+        byReference &&
+        byReference.providerPaymentId !== null &&
+        byReference.providerPaymentId !== payment.id
+      ) {
         return this.mismatch(
-          row,
-          `payment ${payment.id} is for ${payment.amountCents} cents, the top-up for ${row.amountCents}`,
+          byReference,
+          `the top-up belongs to payment ${byReference.providerPaymentId}, not ${payment.id}`,
         );
       }
-      row.pix ??= pixFrom(payment, row.expiresAt);
-      return this.applyObservation(tx, row, {
-        target: mapMercadoPagoPaymentStatus(payment.status, payment.statusDetail),
-        referencePrefix: `mercadopago:${payment.id}`,
-        providerStatus: payment.status,
-        providerStatusDetail: payment.statusDetail,
-        refundedTotalCents: payment.transactionAmountRefundedCents,
-        metadata: { provider: 'mercadopago', paymentId: payment.id },
-      });
+      if (byReference) byReference.providerPaymentId = payment.id;
+      row = byReference;
+    }
+    if (!row) return this.notFoundResult(`no top-up for Mercado Pago payment ${payment.id}`);
+    if (payment.amountCents !== row.amountCents) {
+      return this.mismatch(
+        row,
+        `payment ${payment.id} is for ${payment.amountCents} cents, the top-up for ${row.amountCents}`,
+      );
+    }
+    row.pix ??= pixFrom(payment, row.expiresAt);
+    return this.applyObservation(tx, row, {
+      target: mapMercadoPagoPaymentStatus(payment.status, payment.statusDetail),
+      referencePrefix: `mercadopago:${payment.id}`,
+      providerStatus: payment.status,
+      providerStatusDetail: payment.statusDetail,
+      refundedTotalCents: payment.transactionAmountRefundedCents,
+      metadata: { provider: 'mercadopago', paymentId: payment.id },
     });
   }
 

@@ -3,7 +3,7 @@ import { EventEnvelope, MercadoPagoWebhookReceived, WebhookReceivedData } from '
 import { ConsumeResult, OnEvent } from '@realapp/messaging';
 import { MercadoPagoClient, SubscriptionService, TopupService } from '@realapp/payments';
 import { subscriptionEffect, topupEffect } from './apply-results';
-import { WebhookEffect, WebhookOutcomes } from './webhook-outcomes';
+import { SettleWithin, WebhookEffect, WebhookOutcomes } from './webhook-outcomes';
 
 export const MERCADO_PAGO_CONSUMER = 'codex-worker.payments.mercadopago';
 
@@ -24,16 +24,28 @@ export class MercadoPagoWebhookConsumer {
 
   @OnEvent(MercadoPagoWebhookReceived)
   handle(envelope: EventEnvelope<WebhookReceivedData>): Promise<ConsumeResult> {
-    return this.outcomes.attempt(MERCADO_PAGO_CONSUMER, envelope, () => this.apply(envelope.data));
+    return this.outcomes.attempt(MERCADO_PAGO_CONSUMER, envelope, (settle) =>
+      this.apply(envelope.data, settle),
+    );
   }
 
-  private async apply({ topic, resourceId }: WebhookReceivedData): Promise<WebhookEffect> {
+  private async apply(
+    { topic, resourceId }: WebhookReceivedData,
+    settle: SettleWithin,
+  ): Promise<WebhookEffect> {
     if (!resourceId) return { kind: 'done', tenantId: null, note: 'no data.id: nothing to look up' };
     switch (topic) {
-      case 'payment':
-        return topupEffect(await this.topups.applyMercadoPagoPayment(await this.mercadoPago.getPayment(resourceId)));
+      case 'payment': {
+        // The lookup stays outside the transaction; the outcome commits with the credit.
+        const payment = await this.mercadoPago.getPayment(resourceId);
+        return topupEffect(
+          await this.topups.applyMercadoPagoPayment(payment, (tx, result) => settle(tx, topupEffect(result))),
+        );
+      }
       case 'subscription_preapproval':
-        return subscriptionEffect(await this.subscriptions.applyPreapproval(await this.mercadoPago.getPreapproval(resourceId)));
+        return subscriptionEffect(
+          await this.subscriptions.applyPreapproval(await this.mercadoPago.getPreapproval(resourceId)),
+        );
       default:
         // e.g. subscription_authorized_payment: the pre-approval notification carries what we act on.
         return { kind: 'done', tenantId: null, note: `topic ${topic} is not acted on` };

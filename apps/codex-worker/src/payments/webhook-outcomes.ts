@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { EventEnvelope, WebhookReceivedData } from '@realapp/contracts';
 import { ack, ConsumeResult, deadLetter, DeadLetterService, InboxService } from '@realapp/messaging';
 import { MetricsService } from '@realapp/platform';
+import { EntityManager } from 'typeorm';
 import { WebhookEventStore } from '@realapp/webhooks';
 import { StaleWorkRegistry } from '../heartbeat/stale-work.registry';
 
@@ -9,13 +10,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The stored webhook event a message is about, when it is one of the gateway's. */
 export function webhookEventIdOf(envelope: EventEnvelope | null): string | null {
-  if (!envelope || typeof envelope.type !== 'string' || !/^webhook\.[a-z]+\.received$/.test(envelope.type)) return null;
+  if (!envelope || typeof envelope.type !== 'string' || !/^webhook\.[a-z]+\.received$/.test(envelope.type))
+    return null;
   const id = (envelope.data as Partial<WebhookReceivedData> | null)?.webhookEventId;
   return typeof id === 'string' && UUID.test(id) ? id : null;
 }
 
 /** What handling a webhook came to: done (possibly with a note for ops), or dead for a human. */
-export type WebhookEffect = { kind: 'done'; tenantId: string | null; note?: string } | { kind: 'dead'; reason: string };
+export type WebhookEffect =
+  { kind: 'done'; tenantId: string | null; note?: string } | { kind: 'dead'; reason: string };
+
+/**
+ * Records a `done` effect as processed, under the inbox, in the transaction that commits the
+ * effect (a `dead` one is left to the dead-letter path). Call it at most once, just before that
+ * transaction commits, with the effect the apply then returns.
+ */
+export type SettleWithin = (tx: EntityManager, effect: WebhookEffect) => Promise<void>;
 
 export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -40,9 +50,18 @@ export class WebhookOutcomes implements OnModuleInit {
     private readonly staleWork: StaleWorkRegistry,
     metrics: MetricsService,
   ) {
-    this.processed = metrics.counter('webhooks_processed_total', 'Webhook events applied by the worker', ['provider', 'topic']);
-    this.failed = metrics.counter('webhook_attempts_failed_total', 'Failed processing attempts of webhook events', ['provider']);
-    this.dead = metrics.counter('webhooks_dead_total', 'Webhook events whose message was dead-lettered', ['provider']);
+    this.processed = metrics.counter('webhooks_processed_total', 'Webhook events applied by the worker', [
+      'provider',
+      'topic',
+    ]);
+    this.failed = metrics.counter(
+      'webhook_attempts_failed_total',
+      'Failed processing attempts of webhook events',
+      ['provider'],
+    );
+    this.dead = metrics.counter('webhooks_dead_total', 'Webhook events whose message was dead-lettered', [
+      'provider',
+    ]);
   }
 
   onModuleInit(): void {
@@ -62,16 +81,31 @@ export class WebhookOutcomes implements OnModuleInit {
 
   /**
    * Runs one attempt. `apply` makes the provider calls and the idempotent state change (each
-   * service call is its own transaction); then `processed` is recorded under the inbox. A crash in
-   * between redelivers the message and `apply` finds nothing left to do. A throw marks the event
-   * `failed` and is rethrown for the transport to retry or dead-letter; a `dead` effect
+   * service call is its own transaction). `processed` is recorded under the inbox: through
+   * `settle`, in the transaction of the effect when `apply` has one (one commit for both), else in
+   * a transaction of its own afterwards, where a crash in between redelivers the message and
+   * `apply` finds nothing left to do. A redelivery settled in the effect's transaction reapplies
+   * the provider's current state (idempotent) and leaves the recorded outcome alone. A throw marks
+   * the event `failed` and is rethrown for the transport to retry or dead-letter; a `dead` effect
    * dead-letters at once (trying again cannot help; a human must look).
    */
-  async attempt(consumer: string, envelope: EventEnvelope<WebhookReceivedData>, apply: () => Promise<WebhookEffect>): Promise<ConsumeResult> {
+  async attempt(
+    consumer: string,
+    envelope: EventEnvelope<WebhookReceivedData>,
+    apply: (settle: SettleWithin) => Promise<WebhookEffect>,
+  ): Promise<ConsumeResult> {
     const { webhookEventId, provider, topic } = envelope.data;
+    // Set by `settle`, from inside `apply` (a holder, not a `let`: TypeScript does not see the write).
+    const settled: { outcome?: { duplicate: boolean } } = {};
+    const settle: SettleWithin = async (tx, done) => {
+      if (done.kind !== 'done') return;
+      const first = await this.inbox.record(tx, consumer, envelope.id);
+      if (first) await this.markProcessed(tx, envelope, done);
+      settled.outcome = { duplicate: !first };
+    };
     let effect: WebhookEffect;
     try {
-      effect = await apply();
+      effect = await apply(settle);
     } catch (error) {
       await this.recordFailure(webhookEventId, provider, describeError(error));
       throw error;
@@ -80,17 +114,33 @@ export class WebhookOutcomes implements OnModuleInit {
       await this.recordFailure(webhookEventId, provider, effect.reason);
       return deadLetter(effect.reason);
     }
-    const outcome = await this.inbox.runOnce(consumer, envelope.id, (tx) =>
-      this.store.markProcessed(tx, webhookEventId, effect.tenantId ?? envelope.tenantId, effect.note ?? null),
-    );
+    const done = effect;
+    const outcome =
+      settled.outcome ??
+      (await this.inbox.runOnce(consumer, envelope.id, (tx) => this.markProcessed(tx, envelope, done)));
     if (!outcome.duplicate) this.processed.inc({ provider, topic });
     return ack();
   }
 
+  private markProcessed(
+    tx: EntityManager,
+    envelope: EventEnvelope<WebhookReceivedData>,
+    effect: Extract<WebhookEffect, { kind: 'done' }>,
+  ): Promise<void> {
+    return this.store.markProcessed(
+      tx,
+      envelope.data.webhookEventId,
+      effect.tenantId ?? envelope.tenantId,
+      effect.note ?? null,
+    );
+  }
+
   private async recordFailure(webhookEventId: string, provider: string, reason: string): Promise<void> {
     this.failed.inc({ provider });
-    await this.store.markFailed(webhookEventId, reason).catch((error: unknown) =>
-      this.logger.error({ err: error, webhookEventId }, 'could not record a failed webhook attempt'),
-    );
+    await this.store
+      .markFailed(webhookEventId, reason)
+      .catch((error: unknown) =>
+        this.logger.error({ err: error, webhookEventId }, 'could not record a failed webhook attempt'),
+      );
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { CursorPosition } from '@realapp/platform';
 import type { PaymentsProvider } from '../payments.errors';
 import { TopupEntity } from './topup.entity';
@@ -15,13 +16,31 @@ export interface NewTopup {
   createdAt: Date;
 }
 
+/** A column's persisted value in a form `===` can compare (dates by instant, JSON by text). */
+function comparable(value: unknown): unknown {
+  return value instanceof Date ? value.getTime() : value;
+}
+
 /**
  * Every query of `billing.topups`. Methods named `lock…` take the row lock (SELECT … FOR UPDATE)
  * and must run inside the caller's transaction; tenant-facing reads always filter on the tenant.
+ *
+ * The locks of the webhook path are plain SQL hydrated through the entity's own column metadata
+ * (the same conversions TypeORM applies), and a row this repository locked remembers what it was
+ * loaded as: `save` then writes only the changed columns in one UPDATE, where TypeORM's `save`
+ * would first read the row again to find them.
  */
 @Injectable()
 export class TopupRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly columns: readonly ColumnMetadata[];
+  private readonly selectList: string;
+  /** What each locked row holds in the database, as `comparable` persisted values. */
+  private readonly loaded = new WeakMap<TopupEntity, Map<ColumnMetadata, unknown>>();
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.columns = dataSource.getMetadata(TopupEntity).columns;
+    this.selectList = this.columns.map((column) => `"${column.databaseName}"`).join(', ');
+  }
 
   private repo(tx?: EntityManager): Repository<TopupEntity> {
     return (tx ?? this.dataSource.manager).getRepository(TopupEntity);
@@ -52,40 +71,67 @@ export class TopupRepository {
     return row;
   }
 
+  /** Writes a locked row's changes (nothing when nothing changed); other rows go through TypeORM. */
   async save(tx: EntityManager, row: TopupEntity): Promise<TopupEntity> {
-    return this.repo(tx).save(row);
+    const loaded = this.loaded.get(row);
+    if (!loaded) return this.repo(tx).save(row);
+    const driver = this.dataSource.driver;
+    const sets: string[] = [];
+    const values: unknown[] = [row.id];
+    const now = new Map<ColumnMetadata, unknown>();
+    for (const column of this.columns) {
+      const persisted = driver.preparePersistentValue(column.getEntityValue(row), column);
+      now.set(column, comparable(persisted));
+      if (column.isPrimary || comparable(persisted) === loaded.get(column)) continue;
+      values.push(persisted);
+      sets.push(`"${column.databaseName}" = $${values.length}`);
+    }
+    if (sets.length > 0) {
+      await tx.query(`UPDATE billing.topups SET ${sets.join(', ')} WHERE id = $1`, values);
+    }
+    this.loaded.set(row, now);
+    return row;
   }
 
   lockById(tx: EntityManager, id: string, provider?: PaymentsProvider): Promise<TopupEntity | null> {
-    return this.repo(tx).findOne({
-      where: provider ? { id, provider } : { id },
-      lock: { mode: 'pessimistic_write' },
-    });
+    return provider
+      ? this.lockWhere(tx, 'id = $1 AND provider = $2', [id, provider])
+      : this.lockWhere(tx, 'id = $1', [id]);
   }
 
+  /** By the unique (provider, provider_payment_id) key. */
   lockByProviderPayment(
     tx: EntityManager,
     provider: PaymentsProvider,
     providerPaymentId: string,
   ): Promise<TopupEntity | null> {
-    return this.repo(tx).findOne({
-      where: { provider, providerPaymentId },
-      lock: { mode: 'pessimistic_write' },
-    });
+    return this.lockWhere(tx, 'provider = $1 AND provider_payment_id = $2', [provider, providerPaymentId]);
   }
 
   lockByStripeSession(tx: EntityManager, sessionId: string): Promise<TopupEntity | null> {
-    return this.repo(tx).findOne({
-      where: { provider: 'stripe', providerSessionId: sessionId },
-      lock: { mode: 'pessimistic_write' },
-    });
+    return this.lockWhere(tx, `provider = 'stripe' AND provider_session_id = $1`, [sessionId]);
   }
 
   lockByStripePaymentIntent(tx: EntityManager, paymentIntentId: string): Promise<TopupEntity | null> {
-    return this.repo(tx).findOne({
-      where: { provider: 'stripe', providerPaymentIntentId: paymentIntentId },
-      lock: { mode: 'pessimistic_write' },
-    });
+    return this.lockWhere(tx, `provider = 'stripe' AND provider_payment_intent_id = $1`, [paymentIntentId]);
+  }
+
+  private async lockWhere(tx: EntityManager, where: string, params: unknown[]): Promise<TopupEntity | null> {
+    const rows = (await tx.query(
+      `SELECT ${this.selectList} FROM billing.topups WHERE ${where} LIMIT 1 FOR UPDATE`,
+      params,
+    )) as Array<Record<string, unknown>>;
+    if (rows.length === 0) return null;
+    const driver = this.dataSource.driver;
+    const row = new TopupEntity();
+    const loaded = new Map<ColumnMetadata, unknown>();
+    for (const column of this.columns) {
+      const raw = rows[0][column.databaseName];
+      column.setEntityValue(row, driver.prepareHydratedValue(raw, column));
+      loaded.set(column, comparable(driver.preparePersistentValue(column.getEntityValue(row), column)));
+    }
+    this.loaded.set(row, loaded);
+    return row;
   }
 
   findById(id: string): Promise<TopupEntity | null> {

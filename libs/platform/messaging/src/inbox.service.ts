@@ -13,14 +13,27 @@ export type InboxOutcome<T> = { duplicate: false; result: T } | { duplicate: tru
 export class InboxService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async runOnce<T>(consumer: string, messageId: string, effect: (tx: EntityManager) => Promise<T>): Promise<InboxOutcome<T>> {
+  async runOnce<T>(
+    consumer: string,
+    messageId: string,
+    effect: (tx: EntityManager) => Promise<T>,
+  ): Promise<InboxOutcome<T>> {
     return this.dataSource.transaction(async (tx) => {
-      const inserted = (await tx.query(
-        `INSERT INTO messaging.inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
-        [consumer, messageId],
-      )) as unknown[];
-      if (inserted.length === 0) return { duplicate: true } as const;
+      if (!(await this.record(tx, consumer, messageId))) return { duplicate: true } as const;
       return { duplicate: false, result: await effect(tx) } as const;
     });
+  }
+
+  /**
+   * Records the message id in the caller's transaction, for a consumer whose effect already has a
+   * transaction of its own (one commit instead of two). False when the id was recorded before: a
+   * concurrent copy waits here for the first one's commit, then sees it.
+   */
+  async record(tx: EntityManager, consumer: string, messageId: string): Promise<boolean> {
+    const inserted = (await tx.query(
+      `INSERT INTO messaging.inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
+      [consumer, messageId],
+    )) as unknown[];
+    return inserted.length > 0;
   }
 }
