@@ -47,6 +47,15 @@ export class OrderLifecycleService {
    * covers gets its hold and becomes `queued`. Runs in the caller's transaction (the consumer's
    * inbox transaction) under a per-tenant lock, so concurrent events take turns.
    */
+  /** Whether the tenant has any order waiting for money or a plan (the partial waiting index). */
+  async hasWaiting(tenantId: string): Promise<boolean> {
+    const rows = (await this.dataSource.query(
+      `SELECT 1 FROM ads.orders WHERE tenant_id = $1 AND status = 'waiting_payment' LIMIT 1`,
+      [tenantId],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+
   async reevaluate(
     tx: EntityManager,
     tenantId: string,

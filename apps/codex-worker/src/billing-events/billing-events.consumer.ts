@@ -1,6 +1,12 @@
 import { Controller, Module } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { EventEnvelope, SubscriptionActivated, SubscriptionActivatedData, TopupApproved, TopupApprovedData } from '@realapp/contracts';
+import {
+  EventEnvelope,
+  SubscriptionActivated,
+  SubscriptionActivatedData,
+  TopupApproved,
+  TopupApprovedData,
+} from '@realapp/contracts';
 import { MetricsService } from '@realapp/platform';
 import { ack, ConsumeResult, InboxService, OnEvent } from '@realapp/messaging';
 
@@ -23,14 +29,19 @@ export class BillingEventsConsumer {
     metrics: MetricsService,
   ) {
     this.credits = metrics.counter('credits_applied_total', 'Top-ups credited to wallets', ['provider']);
-    this.creditedCents = metrics.counter('credits_applied_cents_total', 'Cents credited to wallets by top-ups', ['provider']);
-    this.activations = metrics.counter('subscriptions_activated_total', 'Subscriptions that became active', ['plan']);
+    this.creditedCents = metrics.counter(
+      'credits_applied_cents_total',
+      'Cents credited to wallets by top-ups',
+      ['provider'],
+    );
+    this.activations = metrics.counter('subscriptions_activated_total', 'Subscriptions that became active', [
+      'plan',
+    ]);
   }
 
   @OnEvent(TopupApproved)
   async topupApproved(envelope: EventEnvelope<TopupApprovedData>): Promise<ConsumeResult> {
-    const outcome = await this.inbox.runOnce(CONSUMER, envelope.id, () => Promise.resolve());
-    if (!outcome.duplicate) {
+    if (await this.inbox.claim(CONSUMER, envelope.id)) {
       this.credits.inc({ provider: envelope.data.provider });
       this.creditedCents.inc({ provider: envelope.data.provider }, envelope.data.amountCents);
     }
@@ -39,8 +50,7 @@ export class BillingEventsConsumer {
 
   @OnEvent(SubscriptionActivated)
   async subscriptionActivated(envelope: EventEnvelope<SubscriptionActivatedData>): Promise<ConsumeResult> {
-    const outcome = await this.inbox.runOnce(CONSUMER, envelope.id, () => Promise.resolve());
-    if (!outcome.duplicate) this.activations.inc({ plan: envelope.data.planId });
+    if (await this.inbox.claim(CONSUMER, envelope.id)) this.activations.inc({ plan: envelope.data.planId });
     return ack();
   }
 }

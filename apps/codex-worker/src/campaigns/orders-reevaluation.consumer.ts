@@ -20,6 +20,10 @@ export class OrdersReevaluationConsumer {
 
   @OnEvent(OrdersReevaluationRequested)
   async handle(envelope: EventEnvelope<OrdersReevaluationRequestedData>): Promise<ConsumeResult> {
+    // Most credits find nothing waiting: one indexed read instead of a locking transaction. Safe
+    // because this event is published only after the credit committed: an order that committed
+    // as waiting before that is visible here, and one that commits later saw the money itself.
+    if (!(await this.lifecycle.hasWaiting(envelope.data.tenantId))) return ack();
     const outcome = await this.inbox.runOnce(CONSUMER, envelope.id, (tx) =>
       this.lifecycle.reevaluate(tx, envelope.data.tenantId),
     );

@@ -25,6 +25,14 @@ export class InboxService {
   }
 
   /**
+   * For a consumer whose only effect is in memory (a metric): records the id in one autocommit
+   * statement and says whether this is the first time, instead of a transaction around nothing.
+   */
+  async claim(consumer: string, messageId: string): Promise<boolean> {
+    return this.record(this.dataSource.manager, consumer, messageId);
+  }
+
+  /**
    * Records the message id in the caller's transaction, for a consumer whose effect already has a
    * transaction of its own (one commit instead of two). False when the id was recorded before: a
    * concurrent copy waits here for the first one's commit, then sees it.
