@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { WhatsAppNumberMapped } from '@realapp/contracts';
 import { OutboxService } from '@realapp/messaging';
 import { signMercadoPago, signMeta, signStripe } from '@realapp/payments';
-import { createTestDatabase, expectEventually, startTestSandbox, testEnv, TestDatabase, TestSandbox } from '@realapp/testing';
+import {
+  createTestDatabase,
+  expectEventually,
+  startTestSandbox,
+  testEnv,
+  TestDatabase,
+  TestSandbox,
+} from '@realapp/testing';
 import { RunningGateway, startGateway } from './testing/gateway.test-helper';
 
 // The projects' testTimeout in jest.config.js does not take effect (jest 30 reads it globally only).
@@ -43,7 +50,9 @@ describe('webhook-gateway on the real database and broker', () => {
        FROM webhooks.events WHERE provider = $1 AND provider_event_id = $2`,
       [provider, providerEventId],
     )) as StoredRow[];
-  const outboxRows = async (webhookEventId: string): Promise<Array<{ type: string; envelope: Record<string, unknown> }>> =>
+  const outboxRows = async (
+    webhookEventId: string,
+  ): Promise<Array<{ type: string; envelope: Record<string, unknown> }>> =>
     (await gateway.dataSource.query(
       `SELECT type, envelope FROM messaging.outbox WHERE envelope -> 'data' ->> 'webhookEventId' = $1 ORDER BY seq`,
       [webhookEventId],
@@ -82,14 +91,21 @@ describe('webhook-gateway on the real database and broker', () => {
         headers: {
           'content-type': 'application/json',
           'x-request-id': requestId,
-          'x-signature': signMercadoPago({ secret: options.secret ?? MP_SECRET, dataId, xRequestId: requestId, ts: options.ts }),
+          'x-signature': signMercadoPago({
+            secret: options.secret ?? MP_SECRET,
+            dataId,
+            xRequestId: requestId,
+            ts: options.ts,
+          }),
         },
         body,
       },
     };
   }
 
-  function stripeWebhook(options: { eventId?: string; secret?: string; timestamp?: number; tenantId?: string } = {}): {
+  function stripeWebhook(
+    options: { eventId?: string; secret?: string; timestamp?: number; tenantId?: string } = {},
+  ): {
     eventId: string;
     body: string;
     init: RequestInit;
@@ -100,7 +116,13 @@ describe('webhook-gateway on the real database and broker', () => {
         id: eventId,
         object: 'event',
         type: 'checkout.session.completed',
-        data: { object: { id: `cs_test_${uniqueId()}`, payment_status: 'paid', metadata: { tenantId: options.tenantId ?? randomUUID() } } },
+        data: {
+          object: {
+            id: `cs_test_${uniqueId()}`,
+            payment_status: 'paid',
+            metadata: { tenantId: options.tenantId ?? randomUUID() },
+          },
+        },
       },
       null,
       2,
@@ -112,7 +134,11 @@ describe('webhook-gateway on the real database and broker', () => {
         method: 'POST',
         headers: {
           'content-type': 'application/json; charset=utf-8',
-          'stripe-signature': signStripe({ secret: options.secret ?? STRIPE_SECRET, rawBody: body, timestamp: options.timestamp }),
+          'stripe-signature': signStripe({
+            secret: options.secret ?? STRIPE_SECRET,
+            rawBody: body,
+            timestamp: options.timestamp,
+          }),
         },
         body,
       },
@@ -142,7 +168,11 @@ describe('webhook-gateway on the real database and broker', () => {
     it('stores a signed notification with its outbox event before answering 200, and a retry publishes nothing new', async () => {
       const created = await fetch(`${sandbox.url}/v1/payments`, {
         method: 'POST',
-        headers: { authorization: 'Bearer TEST-token', 'content-type': 'application/json', 'x-idempotency-key': randomUUID() },
+        headers: {
+          authorization: 'Bearer TEST-token',
+          'content-type': 'application/json',
+          'x-idempotency-key': randomUUID(),
+        },
         body: JSON.stringify({
           transaction_amount: 90,
           payment_method_id: 'pix',
@@ -167,8 +197,16 @@ describe('webhook-gateway on the real database and broker', () => {
         [String(payment.id)],
       );
       expect(stored).toHaveLength(1);
-      const [event] = await events('mercadopago', (stored as Array<{ provider_event_id: string }>)[0].provider_event_id);
-      expect(event).toMatchObject({ topic: 'payment', resource_id: String(payment.id), status: 'received', tenant_id: null });
+      const [event] = await events(
+        'mercadopago',
+        (stored as Array<{ provider_event_id: string }>)[0].provider_event_id,
+      );
+      expect(event).toMatchObject({
+        topic: 'payment',
+        resource_id: String(payment.id),
+        status: 'received',
+        tenant_id: null,
+      });
       expect(event.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       expect(event.headers['x-signature']).toBeUndefined();
       const [outbox] = await outboxRows(event.id);
@@ -177,7 +215,12 @@ describe('webhook-gateway on the real database and broker', () => {
         type: 'webhook.mercadopago.received',
         version: 1,
         tenantId: null,
-        data: { webhookEventId: event.id, provider: 'mercadopago', topic: 'payment', resourceId: String(payment.id) },
+        data: {
+          webhookEventId: event.id,
+          provider: 'mercadopago',
+          topic: 'payment',
+          resourceId: String(payment.id),
+        },
       });
 
       // Mercado Pago re-delivers the same notification (same id, new x-request-id): nothing new.
@@ -195,11 +238,29 @@ describe('webhook-gateway on the real database and broker', () => {
 
     it('takes the same signed webhook 50 times at once as one stored event and one outbox row', async () => {
       const webhook = mercadoPagoWebhook();
-      const statuses = await Promise.all(Array.from({ length: 50 }, async () => (await post(webhook.url, webhook.init)).status));
+      const statuses = await Promise.all(
+        Array.from({ length: 50 }, async () => (await post(webhook.url, webhook.init)).status),
+      );
       expect(statuses.every((s) => s === 200)).toBe(true);
       const stored = await events('mercadopago', String(webhook.notificationId));
       expect(stored).toHaveLength(1);
       expect(await outboxRows(stored[0].id)).toHaveLength(1);
+    });
+
+    it('stores a burst of distinct webhooks, each delivered twice at once, once each with one outbox row', async () => {
+      // Enough at once that the store writes them in groups, duplicates of one event inside a group.
+      const webhooks = Array.from({ length: 80 }, () => mercadoPagoWebhook());
+      const statuses = await Promise.all(
+        webhooks
+          .flatMap((webhook) => [webhook, webhook])
+          .map(async (webhook) => (await post(webhook.url, webhook.init)).status),
+      );
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      for (const webhook of webhooks) {
+        const stored = await events('mercadopago', String(webhook.notificationId));
+        expect(stored).toHaveLength(1);
+        expect(await outboxRows(stored[0].id)).toHaveLength(1);
+      }
     });
 
     it('refuses forged, other-secret, altered and stale notifications with 401 and stores nothing', async () => {
@@ -211,10 +272,15 @@ describe('webhook-gateway on the real database and broker', () => {
       cases.push(['missing signature', noSignature, 'invalid_signature']);
 
       const forged = mercadoPagoWebhook();
-      (forged.init.headers as Record<string, string>)['x-signature'] = `ts=${Math.floor(Date.now() / 1000)},v1=${'ab'.repeat(32)}`;
+      (forged.init.headers as Record<string, string>)['x-signature'] =
+        `ts=${Math.floor(Date.now() / 1000)},v1=${'ab'.repeat(32)}`;
       cases.push(['forged', forged, 'invalid_signature']);
 
-      cases.push(['signed with another secret', mercadoPagoWebhook({ secret: 'not-our-secret' }), 'invalid_signature']);
+      cases.push([
+        'signed with another secret',
+        mercadoPagoWebhook({ secret: 'not-our-secret' }),
+        'invalid_signature',
+      ]);
 
       // One byte of the signed data.id changed after signing.
       const altered = mercadoPagoWebhook({ dataId: '123456789' });
@@ -225,8 +291,16 @@ describe('webhook-gateway on the real database and broker', () => {
       (alteredRequestId.init.headers as Record<string, string>)['x-request-id'] = randomUUID();
       cases.push(['x-request-id swapped', alteredRequestId, 'invalid_signature']);
 
-      cases.push(['stale (10 minutes old)', mercadoPagoWebhook({ ts: String(Math.floor(Date.now() / 1000) - 600) }), 'signature_expired']);
-      cases.push(['stale forged with bad json', { ...mercadoPagoWebhook({ secret: 'x', body: '{nope' }) }, 'invalid_signature']);
+      cases.push([
+        'stale (10 minutes old)',
+        mercadoPagoWebhook({ ts: String(Math.floor(Date.now() / 1000) - 600) }),
+        'signature_expired',
+      ]);
+      cases.push([
+        'stale forged with bad json',
+        { ...mercadoPagoWebhook({ secret: 'x', body: '{nope' }) },
+        'invalid_signature',
+      ]);
 
       for (const [name, webhook, code] of cases) {
         const response = await post(webhook.url, webhook.init);
@@ -260,7 +334,9 @@ describe('webhook-gateway on the real database and broker', () => {
     });
 
     it('answers 413 to a body over 1 MB', async () => {
-      const webhook = mercadoPagoWebhook({ body: JSON.stringify({ id: 1, type: 'payment', pad: 'x'.repeat(1024 * 1024) }) });
+      const webhook = mercadoPagoWebhook({
+        body: JSON.stringify({ id: 1, type: 'payment', pad: 'x'.repeat(1024 * 1024) }),
+      });
       const response = await post(webhook.url, webhook.init);
       expect(response.status).toBe(413);
       expect(((await response.json()) as { code: string }).code).toBe('payload_too_large');
@@ -298,7 +374,11 @@ describe('webhook-gateway on the real database and broker', () => {
       ).json()) as { event: { id: string }; notified: { statuses: number[] } };
       expect(completed.notified.statuses).toEqual([200, 200, 200, 200, 200]);
       const [stored] = await events('stripe', completed.event.id);
-      expect(stored).toMatchObject({ topic: 'checkout.session.completed', resource_id: session.id, tenant_id: tenantId });
+      expect(stored).toMatchObject({
+        topic: 'checkout.session.completed',
+        resource_id: session.id,
+        tenant_id: tenantId,
+      });
       expect(stored.headers['stripe-signature']).toBeUndefined();
       expect(await outboxRows(stored.id)).toHaveLength(1);
     });
@@ -330,13 +410,19 @@ describe('webhook-gateway on the real database and broker', () => {
 
   describe('Meta', () => {
     it('answers the verification challenge only with the right token', async () => {
-      const ok = await fetch(`${gateway.url}/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=dev-meta-verify-token&hub.challenge=1158201444`);
+      const ok = await fetch(
+        `${gateway.url}/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=dev-meta-verify-token&hub.challenge=1158201444`,
+      );
       expect(ok.status).toBe(200);
       expect(ok.headers.get('content-type')).toContain('text/plain');
       expect(await ok.text()).toBe('1158201444');
-      const wrong = await fetch(`${gateway.url}/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1`);
+      const wrong = await fetch(
+        `${gateway.url}/v1/webhooks/meta?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1`,
+      );
       expect(wrong.status).toBe(403);
-      const noMode = await fetch(`${gateway.url}/v1/webhooks/meta?hub.verify_token=dev-meta-verify-token&hub.challenge=1`);
+      const noMode = await fetch(
+        `${gateway.url}/v1/webhooks/meta?hub.verify_token=dev-meta-verify-token&hub.challenge=1`,
+      );
       expect(noMode.status).toBe(403);
     });
 
@@ -346,13 +432,19 @@ describe('webhook-gateway on the real database and broker', () => {
       await gateway.dataSource.transaction((tx) =>
         gateway.app.get(OutboxService).enqueue(tx, WhatsAppNumberMapped, {
           tenantId,
-          data: { tenantId, phoneNumberId, wabaId: String(uniqueId()), displayPhoneNumber: '+55 11 99999-0000' },
+          data: {
+            tenantId,
+            phoneNumberId,
+            wabaId: String(uniqueId()),
+            displayPhoneNumber: '+55 11 99999-0000',
+          },
         }),
       );
       await expectEventually(async () => {
-        const rows = (await gateway.dataSource.query(`SELECT tenant_id FROM webhooks.whatsapp_numbers WHERE phone_number_id = $1`, [
-          phoneNumberId,
-        ])) as Array<{ tenant_id: string }>;
+        const rows = (await gateway.dataSource.query(
+          `SELECT tenant_id FROM webhooks.whatsapp_numbers WHERE phone_number_id = $1`,
+          [phoneNumberId],
+        )) as Array<{ tenant_id: string }>;
         expect(rows).toEqual([{ tenant_id: tenantId }]);
       });
 
@@ -360,13 +452,23 @@ describe('webhook-gateway on the real database and broker', () => {
         await fetch(`${sandbox.url}/_sandbox/meta/whatsapp/inbound`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ phoneNumberId, from: '5511988887777', text: 'Olá, São Paulo / ação', count: 10 }),
+          body: JSON.stringify({
+            phoneNumberId,
+            from: '5511988887777',
+            text: 'Olá, São Paulo / ação',
+            count: 10,
+          }),
         })
       ).json()) as { messageId: string; notified: { statuses: number[] } };
       expect(inbound.notified.statuses.every((s) => s === 200)).toBe(true);
       const stored = await events('meta', `message:${inbound.messageId}`);
       expect(stored).toHaveLength(1);
-      expect(stored[0]).toMatchObject({ topic: 'messages', resource_id: phoneNumberId, tenant_id: tenantId, status: 'received' });
+      expect(stored[0]).toMatchObject({
+        topic: 'messages',
+        resource_id: phoneNumberId,
+        tenant_id: tenantId,
+        status: 'received',
+      });
       // The exact bytes Meta signed (its \uXXXX escapes), not a re-serialization.
       expect(stored[0].raw).toContain('\\u00e3');
       const [outbox] = await outboxRows(stored[0].id);
@@ -384,13 +486,23 @@ describe('webhook-gateway on the real database and broker', () => {
       ).json()) as { messageId: string; notified: { status: number } };
       expect(inbound.notified.status).toBe(200);
       const [stored] = await events('meta', `message:${inbound.messageId}`);
-      expect(stored).toMatchObject({ status: 'dead', last_error: 'tenant_not_mapped_for_phone_number_id', tenant_id: null });
+      expect(stored).toMatchObject({
+        status: 'dead',
+        last_error: 'tenant_not_mapped_for_phone_number_id',
+        tenant_id: null,
+      });
       expect(await outboxRows(stored.id)).toHaveLength(0);
 
-      const listed = (await (await fetch(`${gateway.url}/v1/ops/webhook-events?provider=meta&status=dead&limit=100`, { headers: OPS })).json()) as {
+      const listed = (await (
+        await fetch(`${gateway.url}/v1/ops/webhook-events?provider=meta&status=dead&limit=100`, {
+          headers: OPS,
+        })
+      ).json()) as {
         items: Array<{ id: string; lastError: string }>;
       };
-      expect(listed.items.find((i) => i.id === stored.id)?.lastError).toBe('tenant_not_mapped_for_phone_number_id');
+      expect(listed.items.find((i) => i.id === stored.id)?.lastError).toBe(
+        'tenant_not_mapped_for_phone_number_id',
+      );
 
       // Once the number is mapped, a replay routes it to its tenant.
       const tenantId = randomUUID();
@@ -398,11 +510,18 @@ describe('webhook-gateway on the real database and broker', () => {
         `INSERT INTO webhooks.whatsapp_numbers (phone_number_id, tenant_id, waba_id, display_phone_number, mapped_at) VALUES ($1, $2, '1', '+55', now())`,
         [phoneNumberId, tenantId],
       );
-      const replay = await fetch(`${gateway.url}/v1/ops/webhook-events/${stored.id}/replay`, { method: 'POST', headers: OPS });
+      const replay = await fetch(`${gateway.url}/v1/ops/webhook-events/${stored.id}/replay`, {
+        method: 'POST',
+        headers: OPS,
+      });
       expect(replay.status).toBe(202);
       const [outbox] = await outboxRows(stored.id);
       expect(outbox.envelope).toMatchObject({ tenantId, data: { webhookEventId: stored.id } });
-      expect((await events('meta', `message:${inbound.messageId}`))[0]).toMatchObject({ status: 'received', tenant_id: tenantId, last_error: null });
+      expect((await events('meta', `message:${inbound.messageId}`))[0]).toMatchObject({
+        status: 'received',
+        tenant_id: tenantId,
+        last_error: null,
+      });
     });
 
     it('refuses a Meta body altered by one byte, or signed with another secret', async () => {
@@ -410,13 +529,19 @@ describe('webhook-gateway on the real database and broker', () => {
       const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [] }] });
       const altered = await post(`${gateway.url}/v1/webhooks/meta`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMeta({ secret: META_SECRET, rawBody: body }) },
+        headers: {
+          'content-type': 'application/json',
+          'x-hub-signature-256': signMeta({ secret: META_SECRET, rawBody: body }),
+        },
         body: body.replace('"1"', '"2"'),
       });
       expect(altered.status).toBe(401);
       const other = await post(`${gateway.url}/v1/webhooks/meta`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMeta({ secret: 'other', rawBody: body }) },
+        headers: {
+          'content-type': 'application/json',
+          'x-hub-signature-256': signMeta({ secret: 'other', rawBody: body }),
+        },
         body,
       });
       expect(other.status).toBe(401);
@@ -429,7 +554,11 @@ describe('webhook-gateway on the real database and broker', () => {
 
     beforeAll(async () => {
       limited = await startGateway(
-        testEnv(db.url, { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_PER_IP_PER_MINUTE: '5', RATE_LIMIT_KEY_PREFIX: `rl-test-${randomUUID()}:` }),
+        testEnv(db.url, {
+          RATE_LIMIT_ENABLED: 'true',
+          RATE_LIMIT_PER_IP_PER_MINUTE: '5',
+          RATE_LIMIT_KEY_PREFIX: `rl-test-${randomUUID()}:`,
+        }),
       );
     });
 
@@ -456,7 +585,9 @@ describe('webhook-gateway on the real database and broker', () => {
       expect(((await refused.json()) as { code: string }).code).toBe('too_many_requests');
       // Still: a signed one goes through.
       const stillSigned = mercadoPagoWebhook();
-      expect((await post(stillSigned.url.replace(gateway.url, limited.url), stillSigned.init)).status).toBe(200);
+      expect((await post(stillSigned.url.replace(gateway.url, limited.url), stillSigned.init)).status).toBe(
+        200,
+      );
     });
   });
 
@@ -466,52 +597,96 @@ describe('webhook-gateway on the real database and broker', () => {
         const webhook = stripeWebhook();
         expect((await post(`${gateway.url}/v1/webhooks/stripe`, webhook.init)).status).toBe(200);
       }
-      const first = (await (await fetch(`${gateway.url}/v1/ops/webhook-events?provider=stripe&limit=2`, { headers: OPS })).json()) as {
+      const first = (await (
+        await fetch(`${gateway.url}/v1/ops/webhook-events?provider=stripe&limit=2`, { headers: OPS })
+      ).json()) as {
         items: Array<Record<string, unknown>>;
         nextCursor: string | null;
       };
       expect(first.items).toHaveLength(2);
       expect(Object.keys(first.items[0]).sort()).toEqual(
-        ['attempts', 'id', 'lastError', 'processedAt', 'provider', 'providerEventId', 'receivedAt', 'status', 'type'].sort(),
+        [
+          'attempts',
+          'id',
+          'lastError',
+          'processedAt',
+          'provider',
+          'providerEventId',
+          'receivedAt',
+          'status',
+          'type',
+        ].sort(),
       );
       expect(first.items.every((i) => i.provider === 'stripe')).toBe(true);
       expect(first.nextCursor).not.toBeNull();
       const second = (await (
-        await fetch(`${gateway.url}/v1/ops/webhook-events?provider=stripe&limit=2&cursor=${first.nextCursor}`, { headers: OPS })
+        await fetch(
+          `${gateway.url}/v1/ops/webhook-events?provider=stripe&limit=2&cursor=${first.nextCursor}`,
+          { headers: OPS },
+        )
       ).json()) as { items: Array<{ id: string; receivedAt: string }> };
       expect(second.items.length).toBeGreaterThan(0);
       expect(second.items.some((i) => first.items.some((f) => f.id === i.id))).toBe(false);
       expect(second.items[0].receivedAt <= (first.items[1].receivedAt as string)).toBe(true);
 
       expect((await fetch(`${gateway.url}/v1/ops/webhook-events`)).status).toBe(401);
-      expect((await fetch(`${gateway.url}/v1/ops/webhook-events`, { headers: { 'x-ops-key': 'wrong' } })).status).toBe(403);
+      expect(
+        (await fetch(`${gateway.url}/v1/ops/webhook-events`, { headers: { 'x-ops-key': 'wrong' } })).status,
+      ).toBe(403);
       const badStatus = await fetch(`${gateway.url}/v1/ops/webhook-events?status=lost`, { headers: OPS });
       expect(badStatus.status).toBe(400);
       expect(((await badStatus.json()) as { code: string }).code).toBe('validation_failed');
-      expect((await fetch(`${gateway.url}/v1/ops/webhook-events?limit=101`, { headers: OPS })).status).toBe(400);
-      expect((await fetch(`${gateway.url}/v1/ops/webhook-events?cursor=garbage`, { headers: OPS })).status).toBe(400);
+      expect((await fetch(`${gateway.url}/v1/ops/webhook-events?limit=101`, { headers: OPS })).status).toBe(
+        400,
+      );
+      expect(
+        (await fetch(`${gateway.url}/v1/ops/webhook-events?cursor=garbage`, { headers: OPS })).status,
+      ).toBe(400);
     });
 
     it('replays a stored event through the outbox (202) and answers 404 for unknown ids', async () => {
       const webhook = stripeWebhook();
       await post(`${gateway.url}/v1/webhooks/stripe`, webhook.init);
       const [stored] = await events('stripe', webhook.eventId);
-      const replay = await fetch(`${gateway.url}/v1/ops/webhook-events/${stored.id}/replay`, { method: 'POST', headers: OPS });
+      const replay = await fetch(`${gateway.url}/v1/ops/webhook-events/${stored.id}/replay`, {
+        method: 'POST',
+        headers: OPS,
+      });
       expect(replay.status).toBe(202);
-      expect(await replay.json()).toMatchObject({ id: stored.id, status: 'received', providerEventId: webhook.eventId });
+      expect(await replay.json()).toMatchObject({
+        id: stored.id,
+        status: 'received',
+        providerEventId: webhook.eventId,
+      });
       const rows = await outboxRows(stored.id);
       expect(rows).toHaveLength(2);
       expect(rows[1].envelope.id).not.toBe(rows[0].envelope.id);
 
-      expect((await fetch(`${gateway.url}/v1/ops/webhook-events/${randomUUID()}/replay`, { method: 'POST', headers: OPS })).status).toBe(404);
-      expect((await fetch(`${gateway.url}/v1/ops/webhook-events/not-a-uuid/replay`, { method: 'POST', headers: OPS })).status).toBe(404);
+      expect(
+        (
+          await fetch(`${gateway.url}/v1/ops/webhook-events/${randomUUID()}/replay`, {
+            method: 'POST',
+            headers: OPS,
+          })
+        ).status,
+      ).toBe(404);
+      expect(
+        (
+          await fetch(`${gateway.url}/v1/ops/webhook-events/not-a-uuid/replay`, {
+            method: 'POST',
+            headers: OPS,
+          })
+        ).status,
+      ).toBe(404);
     });
 
     it('counts received and rejected webhooks in /metrics', async () => {
       const text = await (await fetch(`${gateway.url}/metrics`)).text();
       expect(text).toMatch(/webhooks_received_total\{provider="mercadopago",outcome="stored"\} \d+/);
       expect(text).toMatch(/webhooks_received_total\{provider="mercadopago",outcome="duplicate"\} \d+/);
-      expect(text).toMatch(/webhooks_rejected_total\{provider="mercadopago",reason="invalid_signature"\} \d+/);
+      expect(text).toMatch(
+        /webhooks_rejected_total\{provider="mercadopago",reason="invalid_signature"\} \d+/,
+      );
       expect(text).toMatch(/webhooks_rejected_total\{provider="stripe",reason="signature_expired"\} \d+/);
     });
   });

@@ -38,6 +38,58 @@ WITH ev AS (
 )
 SELECT (SELECT count(*) FROM ev)::int AS stored, (SELECT count(*) FROM ob)::int AS published`;
 
+/**
+ * The grouped form of STORE_SQL: one statement for many webhooks. Two deliveries of one event in
+ * the same group insert once (ON CONFLICT DO NOTHING also skips a row inserted earlier by the
+ * same statement), and only the rows actually inserted get their outbox row.
+ */
+const STORE_GROUP_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::bytea[], $9::text[], $10::uuid[], $11::uuid[], $12::text[], $13::text[], $14::boolean[])
+    AS t(id, provider, provider_event_id, topic, resource_id, status, last_error,
+         raw_body, headers, tenant_id, outbox_id, type, envelope, publish)
+), ev AS (
+  INSERT INTO webhooks.events
+    (id, provider, provider_event_id, topic, resource_id, status, last_error, raw_body, headers, tenant_id)
+  SELECT id, provider, provider_event_id, topic, resource_id, status, last_error, raw_body, headers::jsonb, tenant_id
+  FROM input
+  ON CONFLICT (provider, provider_event_id) DO NOTHING
+  RETURNING id
+), ob AS (
+  INSERT INTO messaging.outbox (id, type, routing_key, envelope)
+  SELECT i.outbox_id, i.type, i.type, i.envelope::jsonb FROM input i JOIN ev ON ev.id = i.id WHERE i.publish
+  RETURNING 1
+)
+SELECT id FROM ev`;
+
+/** Concurrent grouped writes; each holds one pool connection. */
+const MAX_IN_FLIGHT = 4;
+const MAX_GROUP = 200;
+
+interface PreparedRow {
+  id: string;
+  provider: WebhookProvider;
+  providerEventId: string;
+  topic: string;
+  resourceId: string | null;
+  status: WebhookEventStatus;
+  lastError: string | null;
+  rawBody: Buffer;
+  headers: string;
+  tenantId: string | null;
+  outboxId: string;
+  type: string;
+  envelope: string;
+  publish: boolean;
+}
+
+interface PendingStore {
+  row: PreparedRow;
+  resolve: (outcome: StoreOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
 interface EventRow {
   id: string;
   provider: WebhookProvider;
@@ -75,6 +127,8 @@ function toView(row: EventRow): WebhookEventView {
 export class WebhookEventStore {
   private readonly logger = new Logger('webhook-events');
   private readonly pool: Pool;
+  private readonly pending: PendingStore[] = [];
+  private inFlight = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -87,11 +141,65 @@ export class WebhookEventStore {
     this.pool = dataSource.driver.master as Pool;
   }
 
-  /** Stores a verified webhook and, unless parked, its outbox row; committed before this resolves. */
-  async store(incoming: IncomingWebhook): Promise<StoreOutcome> {
-    const webhookEventId = uuidV7();
+  /**
+   * Stores a verified webhook and, unless parked, its outbox row; committed before this resolves.
+   *
+   * Concurrent calls are grouped: while `MAX_IN_FLIGHT` writes are running, new webhooks queue and
+   * the next write takes all of them in one statement (one round trip, one commit, one fsync for
+   * the group). Nothing waits for a group to fill: under light load every webhook is written at
+   * once, alone; under a burst the groups grow by themselves. Each caller still gets its answer
+   * only after its own row committed.
+   */
+  store(incoming: IncomingWebhook): Promise<StoreOutcome> {
+    const row = this.prepare(incoming);
+    return new Promise<StoreOutcome>((resolve, reject) => {
+      this.pending.push({ row, resolve, reject });
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.pending.length > 0) {
+      const group = this.pending.splice(0, MAX_GROUP);
+      this.inFlight++;
+      void this.write(group).finally(() => {
+        this.inFlight--;
+        this.drain();
+      });
+    }
+  }
+
+  private async write(group: PendingStore[]): Promise<void> {
+    try {
+      const stored =
+        group.length === 1
+          ? await this.insertOne(group[0].row)
+          : await this.insertGroup(group.map((p) => p.row));
+      let published = false;
+      for (const { row, resolve } of group) {
+        const isStored = stored.has(row.id);
+        published ||= isStored && row.publish;
+        resolve({ stored: isStored, published: isStored && row.publish, webhookEventId: row.id });
+      }
+      if (published) this.outbox.committed();
+    } catch (error) {
+      if (group.length === 1) {
+        group[0].reject(error);
+        return;
+      }
+      // One bad row must not fail the others: each is written alone, and only its own error counts.
+      this.logger.warn(
+        { err: error, size: group.length },
+        'grouped webhook write failed; writing one by one',
+      );
+      await Promise.all(group.map((pending) => this.write([pending])));
+    }
+  }
+
+  private prepare(incoming: IncomingWebhook): PreparedRow {
+    const id = uuidV7();
     const envelope = buildWebhookEnvelope({
-      webhookEventId,
+      webhookEventId: id,
       provider: incoming.provider,
       providerEventId: incoming.providerEventId,
       topic: incoming.topic,
@@ -101,29 +209,73 @@ export class WebhookEventStore {
       correlationId: currentCorrelationId() ?? randomUUID(),
     });
     const parked = incoming.parkedReason !== null;
-    const result = await this.pool.query<{ stored: number; published: number }>({
+    return {
+      id,
+      provider: incoming.provider,
+      providerEventId: incoming.providerEventId,
+      topic: incoming.topic,
+      resourceId: incoming.resourceId,
+      status: parked ? 'dead' : 'received',
+      lastError: incoming.parkedReason,
+      rawBody: incoming.rawBody,
+      headers: JSON.stringify(incoming.headers),
+      tenantId: incoming.tenantId,
+      outboxId: envelope.id,
+      type: envelope.type,
+      envelope: JSON.stringify(envelope),
+      publish: !parked,
+    };
+  }
+
+  /** Ids of the rows that were new (a provider retry of a stored event inserts nothing). */
+  private async insertOne(row: PreparedRow): Promise<Set<string>> {
+    const result = await this.pool.query<{ stored: number }>({
       name: 'webhooks_store_event',
       text: STORE_SQL,
       values: [
-        webhookEventId,
-        incoming.provider,
-        incoming.providerEventId,
-        incoming.topic,
-        incoming.resourceId,
-        parked ? 'dead' : 'received',
-        incoming.parkedReason,
-        incoming.rawBody,
-        JSON.stringify(incoming.headers),
-        incoming.tenantId,
-        envelope.id,
-        envelope.type,
-        JSON.stringify(envelope),
-        !parked,
+        row.id,
+        row.provider,
+        row.providerEventId,
+        row.topic,
+        row.resourceId,
+        row.status,
+        row.lastError,
+        row.rawBody,
+        row.headers,
+        row.tenantId,
+        row.outboxId,
+        row.type,
+        row.envelope,
+        row.publish,
       ],
     });
-    const row = result.rows[0];
-    if (row.published === 1) this.outbox.committed();
-    return { stored: row.stored === 1, published: row.published === 1, webhookEventId };
+    return new Set(result.rows[0].stored === 1 ? [row.id] : []);
+  }
+
+  private async insertGroup(rows: PreparedRow[]): Promise<Set<string>> {
+    const column = <K extends keyof PreparedRow>(key: K): Array<PreparedRow[K]> =>
+      rows.map((row) => row[key]);
+    const result = await this.pool.query<{ id: string }>({
+      name: 'webhooks_store_events',
+      text: STORE_GROUP_SQL,
+      values: [
+        column('id'),
+        column('provider'),
+        column('providerEventId'),
+        column('topic'),
+        column('resourceId'),
+        column('status'),
+        column('lastError'),
+        column('rawBody'),
+        column('headers'),
+        column('tenantId'),
+        column('outboxId'),
+        column('type'),
+        column('envelope'),
+        column('publish'),
+      ],
+    });
+    return new Set(result.rows.map((row) => row.id));
   }
 
   async list(filter: WebhookEventFilter): Promise<Page<WebhookEventView>> {
@@ -135,7 +287,13 @@ export class WebhookEventStore {
          AND ($3::timestamptz IS NULL OR (received_at, id) < ($3::timestamptz, $4::uuid))
        ORDER BY received_at DESC, id DESC
        LIMIT $5`,
-      [filter.status ?? null, filter.provider ?? null, position?.at ?? null, position?.id ?? null, filter.limit + 1],
+      [
+        filter.status ?? null,
+        filter.provider ?? null,
+        position?.at ?? null,
+        position?.id ?? null,
+        filter.limit + 1,
+      ],
     )) as EventRow[];
     return toPage(rows, filter.limit, (r) => ({ at: r.received_at.toISOString(), id: r.id }), toView);
   }
@@ -165,7 +323,12 @@ export class WebhookEventStore {
    * The worker handled the event: final, unless replayed. `note` says why nothing changed when that
    * is worth knowing (no top-up matched, a topic nobody handles); it replaces the last error.
    */
-  async markProcessed(tx: EntityManager, id: string, tenantId: string | null = null, note: string | null = null): Promise<void> {
+  async markProcessed(
+    tx: EntityManager,
+    id: string,
+    tenantId: string | null = null,
+    note: string | null = null,
+  ): Promise<void> {
     await tx.query(
       `UPDATE webhooks.events
        SET status = 'processed', attempts = attempts + 1, processed_at = now(), updated_at = now(),
@@ -228,18 +391,25 @@ export class WebhookEventStore {
       total += count;
       if (count < batch) break;
     }
-    if (total > 0) this.logger.warn({ republished: total, staleSeconds }, 'stale webhook events published again');
+    if (total > 0)
+      this.logger.warn({ republished: total, staleSeconds }, 'stale webhook events published again');
     return total;
   }
 
   private async republish(tx: EntityManager, row: EventRow): Promise<void> {
-    const [{ raw }] = (await tx.query(`SELECT convert_from(raw_body, 'UTF8') AS raw FROM webhooks.events WHERE id = $1`, [
-      row.id,
-    ])) as Array<{ raw: string }>;
+    const [{ raw }] = (await tx.query(
+      `SELECT convert_from(raw_body, 'UTF8') AS raw FROM webhooks.events WHERE id = $1`,
+      [row.id],
+    )) as Array<{ raw: string }>;
     const payload = JSON.parse(raw) as Record<string, unknown>;
     let tenantId = row.tenant_id;
     let lastError = row.last_error;
-    if (row.provider === 'meta' && tenantId === null && row.last_error === TENANT_NOT_MAPPED && row.resource_id) {
+    if (
+      row.provider === 'meta' &&
+      tenantId === null &&
+      row.last_error === TENANT_NOT_MAPPED &&
+      row.resource_id
+    ) {
       tenantId = await this.routing.tenantFor(row.resource_id, tx);
       if (tenantId !== null) lastError = null;
     }
@@ -251,7 +421,11 @@ export class WebhookEventStore {
       payload,
     };
     if (row.resource_id !== null) data.resourceId = row.resource_id;
-    await this.outbox.enqueue(tx, webhookEventDefinition(row.provider), { tenantId, causationId: null, data });
+    await this.outbox.enqueue(tx, webhookEventDefinition(row.provider), {
+      tenantId,
+      causationId: null,
+      data,
+    });
     await tx.query(
       `UPDATE webhooks.events SET status = 'received', tenant_id = $2, last_error = $3, updated_at = now() WHERE id = $1`,
       [row.id, tenantId, lastError],
