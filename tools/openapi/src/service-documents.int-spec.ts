@@ -1,6 +1,7 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AmqpConnection, destroyTopology, Topology } from '@realapp/messaging';
-import { createTestDatabase, testEnv, TestDatabase } from '@realapp/testing';
+import { connect } from 'amqplib';
+import { destroyTopology, Topology } from '@realapp/messaging';
+import { AMQP_URL, createTestDatabase, testEnv, TestDatabase } from '@realapp/testing';
 // The exporter must produce what each service serves; only the services themselves can say what that is.
 /* eslint-disable @nx/enforce-module-boundaries */
 import { createAuthApi } from '../../../apps/auth-api/src/app';
@@ -43,13 +44,16 @@ describe('OpenAPI documents built without starting the services', () => {
         const served: unknown = await (await fetch(`${await app.getUrl()}/docs-json`)).json();
         expect(await buildServiceDocument(service)).toEqual(served);
       } finally {
-        const amqp = app.get(AmqpConnection);
-        if (amqp.isConnected()) {
-          const channel = await amqp.channel();
-          await destroyTopology(channel, app.get(Topology)).catch(() => undefined);
-          await channel.close().catch(() => undefined);
-        }
+        // The topology goes after the app, from a connection of its own: deleting a quorum queue
+        // while this app's consumer is still attached to it could hang in RabbitMQ.
+        const topology = app.get(Topology);
         await app.close();
+        const broker = await connect(AMQP_URL);
+        try {
+          await destroyTopology(await broker.createChannel(), topology).catch(() => undefined);
+        } finally {
+          await broker.close().catch(() => undefined);
+        }
       }
     },
   );
