@@ -20,30 +20,13 @@ import {
 import { WhatsAppRoutingService } from './whatsapp-routing.service';
 
 /**
- * The event and its outbox row in one statement, so one round trip and one implicit transaction:
+ * Events and their outbox rows in one statement, so one round trip and one implicit transaction:
  * either both exist or neither. A provider retry hits the unique (provider, provider_event_id)
- * key, inserts nothing and therefore publishes nothing (`ob` selects from the empty `ev`).
+ * key and inserts nothing, so it publishes nothing (`ob` joins only what `ev` inserted); two
+ * deliveries of one event in the same group insert once (ON CONFLICT DO NOTHING also skips a row
+ * inserted earlier by the same statement).
  */
 const STORE_SQL = `
-WITH ev AS (
-  INSERT INTO webhooks.events
-    (id, provider, provider_event_id, topic, resource_id, status, last_error, raw_body, headers, tenant_id)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
-  ON CONFLICT (provider, provider_event_id) DO NOTHING
-  RETURNING id
-), ob AS (
-  INSERT INTO messaging.outbox (id, type, routing_key, envelope)
-  SELECT $11::uuid, $12::text, $12::text, $13::jsonb FROM ev WHERE $14::boolean
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM ev)::int AS stored, (SELECT count(*) FROM ob)::int AS published`;
-
-/**
- * The grouped form of STORE_SQL: one statement for many webhooks. Two deliveries of one event in
- * the same group insert once (ON CONFLICT DO NOTHING also skips a row inserted earlier by the
- * same statement), and only the rows actually inserted get their outbox row.
- */
-const STORE_GROUP_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                        $8::bytea[], $9::text[], $10::uuid[], $11::uuid[], $12::text[], $13::text[], $14::boolean[])
@@ -171,10 +154,7 @@ export class WebhookEventStore {
 
   private async write(group: PendingStore[]): Promise<void> {
     try {
-      const stored =
-        group.length === 1
-          ? await this.insertOne(group[0].row)
-          : await this.insertGroup(group.map((p) => p.row));
+      const stored = await this.insert(group.map((pending) => pending.row));
       let published = false;
       for (const { row, resolve } of group) {
         const isStored = stored.has(row.id);
@@ -228,36 +208,12 @@ export class WebhookEventStore {
   }
 
   /** Ids of the rows that were new (a provider retry of a stored event inserts nothing). */
-  private async insertOne(row: PreparedRow): Promise<Set<string>> {
-    const result = await this.pool.query<{ stored: number }>({
-      name: 'webhooks_store_event',
-      text: STORE_SQL,
-      values: [
-        row.id,
-        row.provider,
-        row.providerEventId,
-        row.topic,
-        row.resourceId,
-        row.status,
-        row.lastError,
-        row.rawBody,
-        row.headers,
-        row.tenantId,
-        row.outboxId,
-        row.type,
-        row.envelope,
-        row.publish,
-      ],
-    });
-    return new Set(result.rows[0].stored === 1 ? [row.id] : []);
-  }
-
-  private async insertGroup(rows: PreparedRow[]): Promise<Set<string>> {
+  private async insert(rows: PreparedRow[]): Promise<Set<string>> {
     const column = <K extends keyof PreparedRow>(key: K): Array<PreparedRow[K]> =>
       rows.map((row) => row[key]);
     const result = await this.pool.query<{ id: string }>({
       name: 'webhooks_store_events',
-      text: STORE_GROUP_SQL,
+      text: STORE_SQL,
       values: [
         column('id'),
         column('provider'),

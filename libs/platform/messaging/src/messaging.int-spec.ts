@@ -6,6 +6,7 @@ import { createTestDatabase, expectEventually, testEnv, TestDatabase } from '@re
 import { AmqpConnection } from './amqp-connection';
 import { DeadLetterService } from './dead-letter.service';
 import { destroyTopology } from './declare-topology';
+import { OutboxRelay } from './outbox-relay';
 import { OutboxService } from './outbox.service';
 import { behaviour, SERVICE, startProbeApp } from './probe-app.test-helper';
 import { Topology } from './topology';
@@ -17,7 +18,10 @@ describe('messaging on the real broker and database', () => {
   let dataSource: DataSource;
 
   const effects = async (key: string): Promise<number> => {
-    const rows = (await dataSource.query(`SELECT count(*)::int AS n FROM public.probe_effects WHERE key = $1`, [key])) as Array<{ n: number }>;
+    const rows = (await dataSource.query(
+      `SELECT count(*)::int AS n FROM public.probe_effects WHERE key = $1`,
+      [key],
+    )) as Array<{ n: number }>;
     return rows[0].n;
   };
 
@@ -47,10 +51,33 @@ describe('messaging on the real broker and database', () => {
   it('relays an outbox row to its consumer, which applies it once', async () => {
     const envelope = await publishViaOutbox({ key: 'relay-1' });
     await expectEventually(async () => expect(await effects('relay-1')).toBe(1));
-    const [row] = (await dataSource.query(`SELECT published_at FROM messaging.outbox WHERE id = $1`, [envelope.id])) as Array<{
+    const [row] = (await dataSource.query(`SELECT published_at FROM messaging.outbox WHERE id = $1`, [
+      envelope.id,
+    ])) as Array<{
       published_at: Date | null;
     }>;
     expect(row.published_at).not.toBeNull();
+  });
+
+  it('purges published rows past retention, never unpublished or recent ones', async () => {
+    const seed = async (publishedAt: string | null): Promise<string> => {
+      const id = randomUUID();
+      await dataSource.query(
+        `INSERT INTO messaging.outbox (id, type, routing_key, envelope, created_at, published_at)
+         VALUES ($1, 'retention.probe', 'retention.probe', '{}'::jsonb, now() - interval '30 days', $2::timestamptz)`,
+        [id, publishedAt],
+      );
+      return id;
+    };
+    const old = await seed(new Date(Date.now() - 8 * 86_400_000).toISOString());
+    const recent = await seed(new Date(Date.now() - 86_400_000).toISOString());
+    // Created long ago but never published (or published only now by the relay): never purged.
+    const unpublished = await seed(null);
+    expect(await app.get(OutboxRelay).purgePublished(7)).toBeGreaterThanOrEqual(1);
+    const left = (await dataSource.query(`SELECT id FROM messaging.outbox WHERE id = ANY($1::uuid[])`, [
+      [old, recent, unpublished],
+    ])) as Array<{ id: string }>;
+    expect(left.map((r) => r.id).sort()).toEqual([recent, unpublished].sort());
   });
 
   it('applies a message delivered twice (and ten times at once) exactly once', async () => {
@@ -59,7 +86,10 @@ describe('messaging on the real broker and database', () => {
     const channel = await app.get(AmqpConnection).confirmChannel();
     const queue = app.get(Topology).queue(SERVICE, ProbeEvent.type);
     for (let i = 0; i < 10; i++) {
-      channel.sendToQueue(queue, Buffer.from(JSON.stringify(envelope)), { messageId: envelope.id, persistent: true });
+      channel.sendToQueue(queue, Buffer.from(JSON.stringify(envelope)), {
+        messageId: envelope.id,
+        persistent: true,
+      });
     }
     await channel.waitForConfirms();
     await expectEventually(() => expect(behaviour.get('dup-1')?.attempts).toBe(11));
@@ -69,9 +99,14 @@ describe('messaging on the real broker and database', () => {
   it('redelivers a message whose consumer died after commit and before ack, with no second effect', async () => {
     behaviour.set('crash-1', { crashAfterCommit: true, attempts: 0 });
     await publishViaOutbox({ key: 'crash-1' });
-    await expectEventually(() => expect(behaviour.get('crash-1')?.attempts).toBeGreaterThanOrEqual(2), { timeoutMs: 20000 });
+    await expectEventually(() => expect(behaviour.get('crash-1')?.attempts).toBeGreaterThanOrEqual(2), {
+      timeoutMs: 20000,
+    });
     expect(await effects('crash-1')).toBe(1);
-    const inbox = (await dataSource.query(`SELECT count(*)::int AS n FROM messaging.inbox WHERE consumer = $1`, [SERVICE])) as Array<{
+    const inbox = (await dataSource.query(
+      `SELECT count(*)::int AS n FROM messaging.inbox WHERE consumer = $1`,
+      [SERVICE],
+    )) as Array<{
       n: number;
     }>;
     expect(inbox[0].n).toBeGreaterThanOrEqual(1);
@@ -99,7 +134,9 @@ describe('messaging on the real broker and database', () => {
     // The store row is written just before the confirmed publish to the DLQ: poll for the queue too.
     const channel = await app.get(AmqpConnection).channel();
     const dlqName = app.get(Topology).deadLetterQueue(app.get(Topology).queue(SERVICE, ProbeEvent.type));
-    await expectEventually(async () => expect((await channel.checkQueue(dlqName)).messageCount).toBeGreaterThanOrEqual(1));
+    await expectEventually(async () =>
+      expect((await channel.checkQueue(dlqName)).messageCount).toBeGreaterThanOrEqual(1),
+    );
     await channel.close();
 
     // Replaying after the cause is fixed applies it once.
