@@ -3,15 +3,17 @@ import { PlatformStack } from '../stack/platform-stack';
 /*
  * "Nothing written on any refusal": exact row counts of every table a request can write, taken
  * before and after. Left out: `ops.*` (heartbeats, audit, incidents move on their own) and
- * `auth.login_failures` (a refused login is recorded on purpose, to throttle guessing), and the
- * consumers' inbox, written by earlier successful requests' events.
+ * `auth.login_failures` (a refused login is recorded on purpose, to throttle guessing), and what
+ * only consumers write, driven by earlier successful requests' events and landing whenever their
+ * message is handled: the inbox, and the gateway's copy of the WhatsApp number mappings.
  */
 export async function writeSnapshot(stack: PlatformStack): Promise<Record<string, number>> {
   const tables = await stack.query<{ name: string }>(
     `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables
       WHERE table_type = 'BASE TABLE'
         AND table_schema NOT IN ('pg_catalog', 'information_schema', 'ops', 'public')
-        AND (table_schema, table_name) NOT IN (('auth', 'login_failures'), ('messaging', 'inbox'))
+        AND (table_schema, table_name) NOT IN (
+          ('auth', 'login_failures'), ('messaging', 'inbox'), ('webhooks', 'whatsapp_numbers'))
       ORDER BY 1`,
   );
   const [row] = await stack.query<Record<string, number>>(
