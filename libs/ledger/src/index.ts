@@ -1,6 +1,6 @@
 export { LedgerModule } from './ledger.module';
 export { LedgerService, MAX_ENTRY_CENTS } from './ledger.service';
-export { isLedgerError, LedgerError, ledgerErrorStatus } from './ledger.errors';
+export { isLedgerError, LedgerBatchConflict, LedgerError, ledgerErrorStatus } from './ledger.errors';
 export type { LedgerErrorCode } from './ledger.errors';
 export { canonicalEntry, entryHash, GENESIS_HASH } from './ledger-hash';
 export type { HashedFields } from './ledger-hash';

@@ -41,3 +41,17 @@ export class LedgerError extends AppError {
 export function isLedgerError(error: unknown, code?: LedgerErrorCode): error is LedgerError {
   return error instanceof LedgerError && (code === undefined || error.code === code);
 }
+
+/**
+ * `creditMany` could not post its batch as one: a reference was posted before (or twice in the
+ * batch). Not a LedgerError on purpose: no client ever sees it, and a repeated reference is not a
+ * failure one by one (it answers `applied: false`), so it has no code or status of its own. The
+ * batch's entries may already be written in the caller's transaction and entries cannot be
+ * deleted: the caller rolls the transaction back, then posts the batch one by one.
+ */
+export class LedgerBatchConflict extends Error {
+  constructor(readonly references: readonly string[]) {
+    super(`Already posted, or repeated in the batch: ${references.join(', ')}.`);
+    this.name = 'LedgerBatchConflict';
+  }
+}

@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { decodeCursor, Page, toPage, toSafeNumber, validationFailed } from '@realapp/platform';
-import { LedgerError } from './ledger.errors';
+import { LedgerBatchConflict, LedgerError } from './ledger.errors';
 import { entryHash, GENESIS_HASH } from './ledger-hash';
 import {
   BrokenChain,
@@ -164,6 +164,70 @@ function refusalOf(wallet: LockedWallet, posting: Posting): LedgerError | null {
   return null;
 }
 
+/** A credit as the ledger posts it: a top-up, or an ops adjustment in the tenant's favour. */
+function creditPosting(input: CreditInput): Posting {
+  if (input.kind !== 'topup' && input.kind !== 'adjustment') {
+    throw new LedgerError('invalid_entry', `A credit cannot be of kind ${String(input.kind)}.`);
+  }
+  assertAmount(input.amountCents);
+  return {
+    tenantId: input.tenantId,
+    kind: input.kind,
+    amountCents: input.amountCents,
+    heldDeltaCents: 0,
+    reference: input.reference,
+    metadata: input.metadata,
+  };
+}
+
+/**
+ * The entry `posting` appends to the chain whose head is `wallet` (locked, and already checked by
+ * `refusalOf`): the next seq, the running totals, and the hash over the previous link. The one place
+ * an entry is built, so a single posting and a batch cannot chain differently.
+ */
+function nextEntry(wallet: LockedWallet, posting: Posting): LedgerEntry {
+  const entry: LedgerEntry = {
+    id: randomUUID(),
+    tenantId: posting.tenantId,
+    seq: wallet.lastSeq + 1,
+    kind: posting.kind,
+    amountCents: posting.amountCents,
+    heldDeltaCents: posting.heldDeltaCents,
+    balanceAfterCents: wallet.balanceCents + posting.amountCents,
+    heldAfterCents: wallet.heldCents + posting.heldDeltaCents,
+    reference: posting.reference,
+    metadata: posting.metadata ?? {},
+    prevHash: wallet.lastHash,
+    hash: '',
+    // Milliseconds exactly: the hash covers the ISO text, which must read back identically.
+    createdAt: new Date(),
+  };
+  entry.hash = entryHash(entry.prevHash, entry);
+  return entry;
+}
+
+/** The wallet as it stands once `entry` is posted: the head the next entry of the batch chains to. */
+function headAfter(wallet: LockedWallet, entry: LedgerEntry): LockedWallet {
+  return {
+    tenantId: wallet.tenantId,
+    balanceCents: entry.balanceAfterCents,
+    heldCents: entry.heldAfterCents,
+    lastSeq: entry.seq,
+    lastHash: entry.hash,
+  };
+}
+
+/** Each value that occurs more than once, once. */
+function repeatedValues(values: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const value of values) {
+    if (seen.has(value)) repeated.add(value);
+    seen.add(value);
+  }
+  return [...repeated];
+}
+
 async function entryByReference(
   runner: Pick<EntityManager, 'query'>,
   reference: string,
@@ -207,18 +271,117 @@ export class LedgerService {
 
   /** A credit: a top-up, or an ops adjustment in the tenant's favour. */
   async credit(tx: EntityManager, input: CreditInput): Promise<LedgerPosting> {
-    if (input.kind !== 'topup' && input.kind !== 'adjustment') {
-      throw new LedgerError('invalid_entry', `A credit cannot be of kind ${String(input.kind)}.`);
-    }
-    assertAmount(input.amountCents);
-    return this.post(tx, {
-      tenantId: input.tenantId,
-      kind: input.kind,
-      amountCents: input.amountCents,
-      heldDeltaCents: 0,
-      reference: input.reference,
-      metadata: input.metadata,
+    return this.post(tx, creditPosting(input));
+  }
+
+  /**
+   * Many credits in the caller's transaction, in a fixed number of statements whatever their count:
+   * create the wallets that do not exist yet, lock every wallet, insert every entry, update every
+   * wallet. Each tenant's entries chain in input order, exactly as one `credit()` after another
+   * would chain them; the postings come back in input order.
+   *
+   * Wallets are created before any is locked, and both statements go in tenant order. Locking first
+   * would cost a statement less when every wallet exists, but a wallet created by someone else after
+   * that lock would then have to be locked out of order, behind wallets this batch already holds: two
+   * batches can deadlock there (the batch spec reproduces it). This way a batch only waits for a
+   * tenant later than every one it holds, so batches and single postings (which hold one wallet)
+   * cannot deadlock one another.
+   *
+   * Throws LedgerBatchConflict when any reference was posted before or appears twice in `inputs`,
+   * and the LedgerError of a credit the wallet refuses (`balance_out_of_range`). The batch's wallets
+   * and entries may already be written then, and entries are never deleted: the caller rolls its
+   * transaction back and posts one by one, where a repeat answers `applied: false`.
+   */
+  async creditMany(tx: EntityManager, inputs: readonly CreditInput[]): Promise<LedgerPosting[]> {
+    const postings = inputs.map((input) => {
+      const posting = creditPosting(input);
+      assertTenantId(posting.tenantId);
+      assertReference(posting.reference);
+      return posting;
     });
+    const repeated = repeatedValues(postings.map((posting) => posting.reference));
+    if (repeated.length > 0) throw new LedgerBatchConflict(repeated);
+    if (postings.length === 0) return [];
+
+    // PostgreSQL reads a uuid in either case, and answers it in lower case: one wallet either way.
+    const walletOf = (posting: Posting): string => posting.tenantId.toLowerCase();
+    const tenantIds = [...new Set(postings.map(walletOf))].sort();
+    await tx.query(
+      `INSERT INTO ledger.wallets (tenant_id, currency) SELECT t, $2 FROM unnest($1::uuid[]) AS t ORDER BY t
+       ON CONFLICT (tenant_id) DO NOTHING`,
+      [tenantIds, LEDGER_CURRENCY],
+    );
+    const rows = (await tx.query(
+      `SELECT tenant_id, balance_cents, held_cents, last_seq, last_hash FROM ledger.wallets
+       WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id FOR UPDATE`,
+      [tenantIds],
+    )) as WalletRow[];
+    const heads = new Map(rows.map((row) => [row.tenant_id, toLockedWallet(row.tenant_id, row)]));
+    const lastEntries = new Map<string, LedgerEntry>();
+    const entries = postings.map((posting) => {
+      const tenantId = walletOf(posting);
+      const head = heads.get(tenantId);
+      // Wallets are never deleted (a trigger refuses it), and this transaction created the missing ones.
+      if (!head) throw new Error(`ledger wallet ${tenantId} vanished after it was created`);
+      const refusal = refusalOf(head, posting);
+      if (refusal) throw refusal;
+      const entry = nextEntry(head, posting);
+      heads.set(tenantId, headAfter(head, entry));
+      lastEntries.set(tenantId, entry);
+      return entry;
+    });
+
+    // As for one posting, the reference's unique index says whether each is new; a reference in
+    // another transaction's uncommitted entry makes the insert wait for that transaction's outcome.
+    const inserted = (await tx.query(
+      `INSERT INTO ledger.entries (${ENTRY_COLUMNS})
+       SELECT id, tenant_id, seq, kind, amount_cents, held_delta_cents, balance_after_cents, held_after_cents,
+         reference, metadata::jsonb, prev_hash, hash, created_at
+       FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
+         $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])
+         AS v(id, tenant_id, seq, kind, amount_cents, held_delta_cents, balance_after_cents, held_after_cents,
+           reference, metadata, prev_hash, hash, created_at)
+       ON CONFLICT (reference) DO NOTHING RETURNING id`,
+      [
+        entries.map((e) => e.id),
+        entries.map((e) => e.tenantId),
+        entries.map((e) => e.seq),
+        entries.map((e) => e.kind),
+        entries.map((e) => e.amountCents),
+        entries.map((e) => e.heldDeltaCents),
+        entries.map((e) => e.balanceAfterCents),
+        entries.map((e) => e.heldAfterCents),
+        entries.map((e) => e.reference),
+        entries.map((e) => JSON.stringify(e.metadata)),
+        entries.map((e) => e.prevHash),
+        entries.map((e) => e.hash),
+        // ISO text in UTC: the exact millisecond the hash covers, whatever the session's time zone.
+        entries.map((e) => e.createdAt.toISOString()),
+      ],
+    )) as Array<{ id: string }>;
+    if (inserted.length < entries.length) {
+      const written = new Set(inserted.map((row) => row.id));
+      throw new LedgerBatchConflict(entries.filter((e) => !written.has(e.id)).map((e) => e.reference));
+    }
+
+    const last = [...lastEntries.values()];
+    await tx.query(
+      `UPDATE ledger.wallets w SET balance_cents = v.balance_cents, held_cents = v.held_cents, last_seq = v.last_seq,
+         last_entry_id = v.last_entry_id, last_hash = v.last_hash, updated_at = v.updated_at
+       FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::uuid[], $6::text[], $7::timestamptz[])
+         AS v(tenant_id, balance_cents, held_cents, last_seq, last_entry_id, last_hash, updated_at)
+       WHERE w.tenant_id = v.tenant_id`,
+      [
+        last.map((e) => e.tenantId),
+        last.map((e) => e.balanceAfterCents),
+        last.map((e) => e.heldAfterCents),
+        last.map((e) => e.seq),
+        last.map((e) => e.id),
+        last.map((e) => e.hash),
+        last.map((e) => e.createdAt.toISOString()),
+      ],
+    );
+    return entries.map((entry) => ({ entry, applied: true }));
   }
 
   /**
@@ -539,23 +702,7 @@ export class LedgerService {
     const refusal = refusalOf(wallet, posting);
     if (refusal) return this.refused(tx, posting, refusal);
 
-    const entry: LedgerEntry = {
-      id: randomUUID(),
-      tenantId: posting.tenantId,
-      seq: wallet.lastSeq + 1,
-      kind: posting.kind,
-      amountCents: posting.amountCents,
-      heldDeltaCents: posting.heldDeltaCents,
-      balanceAfterCents: wallet.balanceCents + posting.amountCents,
-      heldAfterCents: wallet.heldCents + posting.heldDeltaCents,
-      reference: posting.reference,
-      metadata: posting.metadata ?? {},
-      prevHash: wallet.lastHash,
-      hash: '',
-      // Milliseconds exactly: the hash covers the ISO text, which must read back identically.
-      createdAt: new Date(),
-    };
-    entry.hash = entryHash(entry.prevHash, entry);
+    const entry = nextEntry(wallet, posting);
 
     // A conflict on the reference means it was posted already: by this tenant before we took the
     // wallet lock (committed, so the insert sees it), or by another tenant (the insert waits for

@@ -43,19 +43,24 @@ export class OrderLifecycleService {
   ) {}
 
   /**
+   * Which of these tenants have an order waiting for money or a plan: one probe of the partial
+   * waiting index per tenant, in one statement.
+   */
+  async withWaiting(tenantIds: readonly string[]): Promise<Set<string>> {
+    if (tenantIds.length === 0) return new Set();
+    const rows = (await this.dataSource.query(
+      `SELECT t.id AS tenant_id FROM unnest($1::uuid[]) AS t(id)
+       WHERE EXISTS (SELECT 1 FROM ads.orders WHERE tenant_id = t.id AND status = 'waiting_payment')`,
+      [[...new Set(tenantIds)]],
+    )) as Array<{ tenant_id: string }>;
+    return new Set(rows.map((row) => row.tenant_id));
+  }
+
+  /**
    * Money or a plan arrived: the tenant's waiting orders, oldest first, each one the wallet now
    * covers gets its hold and becomes `queued`. Runs in the caller's transaction (the consumer's
    * inbox transaction) under a per-tenant lock, so concurrent events take turns.
    */
-  /** Whether the tenant has any order waiting for money or a plan (the partial waiting index). */
-  async hasWaiting(tenantId: string): Promise<boolean> {
-    const rows = (await this.dataSource.query(
-      `SELECT 1 FROM ads.orders WHERE tenant_id = $1 AND status = 'waiting_payment' LIMIT 1`,
-      [tenantId],
-    )) as unknown[];
-    return rows.length > 0;
-  }
-
   async reevaluate(
     tx: EntityManager,
     tenantId: string,

@@ -2,9 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { BalanceNegative, OrdersReevaluationRequested, TopupApproved } from '@realapp/contracts';
-import { LedgerEntry, LedgerPosting, LedgerService } from '@realapp/ledger';
-import { OutboxService } from '@realapp/messaging';
+import {
+  BalanceNegative,
+  EventDefinition,
+  OrdersReevaluationRequested,
+  TopupApproved,
+} from '@realapp/contracts';
+import { CreditInput, LedgerEntry, LedgerPosting, LedgerService } from '@realapp/ledger';
+import { OutboxService, OutgoingEvent } from '@realapp/messaging';
 import { AppError, decodeCursor, notFound, Page, toPage, validationFailed } from '@realapp/platform';
 import { BILLING_CURRENCY, MAX_TOPUP_CENTS, MIN_TOPUP_CENTS } from './billing-plans';
 import { MercadoPagoClient } from './mercadopago/mercadopago.client';
@@ -127,6 +132,77 @@ function pixFrom(payment: MercadoPagoPayment, fallbackExpiry: Date | null): PixD
     qrCodeBase64: payment.qrCodeBase64,
     expiresAt: (payment.dateOfExpiration ?? fallbackExpiry)?.toISOString() ?? null,
   };
+}
+
+function mercadoPagoObservation(payment: MercadoPagoPayment): Observation {
+  return {
+    target: mapMercadoPagoPaymentStatus(payment.status, payment.statusDetail),
+    referencePrefix: `mercadopago:${payment.id}`,
+    providerStatus: payment.status,
+    providerStatusDetail: payment.statusDetail,
+    refundedTotalCents: payment.transactionAmountRefundedCents,
+    metadata: { provider: 'mercadopago', paymentId: payment.id },
+  };
+}
+
+/** Copies the provider's status words onto the row; true when they changed. */
+function observeProviderStatus(row: TopupEntity, observation: Observation): boolean {
+  let touched = false;
+  if (observation.providerStatus !== undefined && observation.providerStatus !== row.providerStatus) {
+    row.providerStatus = observation.providerStatus;
+    touched = true;
+  }
+  if (
+    observation.providerStatusDetail !== undefined &&
+    observation.providerStatusDetail !== row.providerStatusDetail
+  ) {
+    row.providerStatusDetail = observation.providerStatusDetail;
+    touched = true;
+  }
+  return touched;
+}
+
+function isPlainApproval(plan: ReturnType<typeof TopupState.planTransition>): boolean {
+  return plan.kind === 'apply' && plan.steps.length === 1 && plan.steps[0] === 'approved';
+}
+
+/** The ledger credit of an approved top-up: its reference makes a second credit of the same payment impossible. */
+function approvalCredit(row: TopupEntity, observation: Observation): CreditInput {
+  return {
+    tenantId: row.tenantId,
+    kind: 'topup',
+    amountCents: row.amountCents,
+    reference: `${observation.referencePrefix}:topup`,
+    metadata: { topupId: row.id, ...observation.metadata },
+  };
+}
+
+/** What an applied credit announces: the approval, and a re-evaluation of the orders waiting for money. */
+function approvalEvents(
+  row: TopupEntity,
+  entry: LedgerEntry,
+): Array<{ definition: EventDefinition; event: OutgoingEvent<object> }> {
+  return [
+    {
+      definition: TopupApproved,
+      event: {
+        tenantId: row.tenantId,
+        data: {
+          topupId: row.id,
+          tenantId: row.tenantId,
+          amountCents: row.amountCents,
+          provider: row.provider,
+        },
+      },
+    },
+    {
+      definition: OrdersReevaluationRequested,
+      event: {
+        tenantId: row.tenantId,
+        data: { tenantId: row.tenantId, cause: 'topup_approved', reference: entry.reference },
+      },
+    },
+  ];
 }
 
 const stripePrefix = (row: TopupEntity): string => `stripe:${row.providerSessionId ?? row.id}`;
@@ -356,14 +432,75 @@ export class TopupService {
       );
     }
     row.pix ??= pixFrom(payment, row.expiresAt);
-    return this.applyObservation(tx, row, {
-      target: mapMercadoPagoPaymentStatus(payment.status, payment.statusDetail),
-      referencePrefix: `mercadopago:${payment.id}`,
-      providerStatus: payment.status,
-      providerStatusDetail: payment.statusDetail,
-      refundedTotalCents: payment.transactionAmountRefundedCents,
-      metadata: { provider: 'mercadopago', paymentId: payment.id },
+    return this.applyObservation(tx, row, mercadoPagoObservation(payment));
+  }
+
+  /**
+   * The common case of a busy PIX day, many at once: approved Mercado Pago payments of pending
+   * top-ups, applied in the caller's transaction in a fixed number of statements (top-ups locked
+   * together, one ledger batch, the events and the top-ups written together) where one by one
+   * each takes its own. Only payments the one-by-one path would simply credit are taken: an
+   * answer of null says "not this one, apply it on its own" (no top-up, another status, an amount
+   * that does not match, refunds, a second notification of the same payment). What is taken ends
+   * exactly as `applyMercadoPagoPayment` would leave it. Throws when the ledger refuses the batch
+   * (a reference posted before): roll back and apply one by one.
+   */
+  async approveMercadoPagoPayments(
+    tx: EntityManager,
+    items: ReadonlyArray<{ payment: MercadoPagoPayment; causationId: string; correlationId: string }>,
+  ): Promise<Array<TopupApplyResult | null>> {
+    const locked = await this.topups.lockManyByProviderPayment(tx, 'mercadopago', [
+      ...new Set(items.map((item) => item.payment.id)),
+    ]);
+    const taken = new Set<string>();
+    const approvals: Array<{ index: number; row: TopupEntity; observation: Observation }> = [];
+    for (const [index, { payment }] of items.entries()) {
+      const row = locked.get(payment.id);
+      const observation = mercadoPagoObservation(payment);
+      if (
+        !row ||
+        taken.has(payment.id) ||
+        payment.amountCents !== row.amountCents ||
+        (payment.transactionAmountRefundedCents ?? 0) !== 0 ||
+        !isPlainApproval(TopupState.planTransition(row.status, observation.target))
+      ) {
+        continue;
+      }
+      taken.add(payment.id);
+      row.pix ??= pixFrom(payment, row.expiresAt);
+      approvals.push({ index, row, observation });
+    }
+    const results: Array<TopupApplyResult | null> = items.map(() => null);
+    if (approvals.length === 0) return results;
+
+    const postings = await this.ledger.creditMany(
+      tx,
+      approvals.map(({ row, observation }) => approvalCredit(row, observation)),
+    );
+    const now = new Date();
+    const events = approvals.flatMap(({ index, row, observation }, i) => {
+      const result = this.baseResult(row);
+      observeProviderStatus(row, observation);
+      row.approvedAt = now;
+      row.status = TopupState.transition(row.status, 'approved');
+      row.updatedAt = now;
+      result.steps.push('approved');
+      result.entries.push(postings[i].entry);
+      result.status = row.status;
+      result.outcome = 'applied';
+      results[index] = result;
+      const { causationId, correlationId } = items[index];
+      return approvalEvents(row, postings[i].entry).map(({ definition, event }) => ({
+        definition,
+        event: { ...event, causationId, correlationId },
+      }));
     });
+    await this.outbox.enqueueMany(tx, events);
+    await this.topups.saveMany(
+      tx,
+      approvals.map(({ row }) => row),
+    );
+    return results;
   }
 
   /**
@@ -519,18 +656,7 @@ export class TopupService {
     observation: Observation,
   ): Promise<TopupApplyResult> {
     const result = this.baseResult(row);
-    let touched = false;
-    if (observation.providerStatus !== undefined && observation.providerStatus !== row.providerStatus) {
-      row.providerStatus = observation.providerStatus;
-      touched = true;
-    }
-    if (
-      observation.providerStatusDetail !== undefined &&
-      observation.providerStatusDetail !== row.providerStatusDetail
-    ) {
-      row.providerStatusDetail = observation.providerStatusDetail;
-      touched = true;
-    }
+    const touched = observeProviderStatus(row, observation);
 
     const plan = TopupState.planTransition(row.status, observation.target);
     if (plan.kind === 'stale') {
@@ -594,30 +720,10 @@ export class TopupService {
     const remaining = row.amountCents - row.refundedCents - row.chargedBackCents;
     switch (step) {
       case 'approved': {
-        const posting = await this.ledger.credit(tx, {
-          tenantId: row.tenantId,
-          kind: 'topup',
-          amountCents: row.amountCents,
-          reference: `${observation.referencePrefix}:topup`,
-          metadata: { topupId: row.id, ...observation.metadata },
-        });
+        const posting = await this.ledger.credit(tx, approvalCredit(row, observation));
         this.record(posting, result);
         row.approvedAt = now;
-        if (posting.applied) {
-          await this.outbox.enqueue(tx, TopupApproved, {
-            tenantId: row.tenantId,
-            data: {
-              topupId: row.id,
-              tenantId: row.tenantId,
-              amountCents: row.amountCents,
-              provider: row.provider,
-            },
-          });
-          await this.outbox.enqueue(tx, OrdersReevaluationRequested, {
-            tenantId: row.tenantId,
-            data: { tenantId: row.tenantId, cause: 'topup_approved', reference: posting.entry.reference },
-          });
-        }
+        if (posting.applied) await this.outbox.enqueueMany(tx, approvalEvents(row, posting.entry));
         break;
       }
       case 'refunded':

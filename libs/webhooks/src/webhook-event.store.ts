@@ -294,6 +294,26 @@ export class WebhookEventStore {
     );
   }
 
+  /** `markProcessed` for the events of a batch applied in one transaction, in one statement. */
+  async markProcessedMany(
+    tx: EntityManager,
+    events: ReadonlyArray<{ id: string; tenantId: string | null; note: string | null }>,
+  ): Promise<void> {
+    if (events.length === 0) return;
+    await tx.query(
+      `UPDATE webhooks.events e
+       SET status = 'processed', attempts = e.attempts + 1, processed_at = now(), updated_at = now(),
+           tenant_id = COALESCE(e.tenant_id, v.tenant_id), last_error = COALESCE(v.note, e.last_error)
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS v(id, tenant_id, note)
+       WHERE e.id = v.id`,
+      [
+        events.map((e) => e.id),
+        events.map((e) => e.tenantId),
+        events.map((e) => (e.note === null ? null : e.note.slice(0, MAX_ERROR_LENGTH))),
+      ],
+    );
+  }
+
   /** One processing attempt failed; the message is retried by the broker (or dead-lettered). */
   async markFailed(id: string, error: string): Promise<void> {
     await this.dataSource.query(

@@ -11,7 +11,18 @@ const TARGETS = { p99Ms: 25, ratioOfBaseline: 0.6 };
 
 const row = (cells: Array<string | number>): string => `| ${cells.join(' | ')} |`;
 const loadRow = (f: AppLoadFigures): string =>
-  row([f.label, f.ok, f.failed, f.perSecond, f.p50, f.p90, f.p99, f.max, f.loadAverage]);
+  row([
+    f.label,
+    f.ok,
+    f.failed,
+    f.seconds.toFixed(2),
+    f.perSecond,
+    f.p50,
+    f.p90,
+    f.p99,
+    f.max,
+    f.loadAverage,
+  ]);
 const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
 const pct = (ratio: number): string => `${Math.round(ratio * 100)}%`;
 
@@ -34,8 +45,11 @@ export function renderAppReport(result: AppBenchResult, at = new Date()): string
       `this one machine. ${options.connections} connections, ${options.durationSeconds} s per run, ${options.tenants} tenants in turn (each ` +
       `from its own address), queue-api DATABASE_POOL_SIZE=${options.poolSize}, LOG_LEVEL=${options.logLevel}, rate limits on unless said.`,
     '',
-    row(['run', '2xx', 'failed', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'load avg before']),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    `\`s\` is a run's wall-clock time from the first request sent to the last response received, measured by the bench; ` +
+      `2xx/s is the 2xx responses divided by it (failed requests are not counted). Latencies are autocannon's.`,
+    '',
+    row(['run', '2xx', 'failed', 's', '2xx/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'load avg before']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
     loadRow(w.baseline),
     loadRow(w.app),
     loadRow(w.appWithoutLimits),

@@ -6,7 +6,8 @@ import { renderAppReport, writeAppReport } from './app-report';
 
 /*
  * `npm run bench -- <scenario> [--key=value…]`. Scenarios: `webhooks`.
- * Options (webhooks): --events=20000 --duration=15 --connections=64 --pool=20 --log-level=info
+ * Options (webhooks): --events=20000 (distinct signed webhooks for each gateway run) --duration=15 (how long the
+ * baseline runs, cycling through the events) --connections=64 --pool=20 --log-level=info
  * --intake-only (also measure the gateway with no worker running) --no-docs (do not touch docs/)
  * --cpu-profiles (V8 profiles of the gateway and the worker in tmp/bench/profiles).
  * Scenario `app` (wallet read and order creation, each beside its baseline, RSS per service):

@@ -8,8 +8,9 @@ import { Client, Pool } from 'pg';
 import { SUBSCRIPTIONS } from '@realapp/contracts';
 import { destroyTopology, Topology } from '@realapp/messaging';
 import { signMercadoPago } from '@realapp/payments';
+import { timedAutocannon } from './app-load';
 import { freePort, Service, startService } from './processes';
-import { percentile, round, sortedCopy } from './stats';
+import { percentile, ratePerSecond, round, sortedCopy } from './stats';
 
 /*
  * `npm run bench -- webhooks`: correctly signed Mercado Pago webhooks against the built
@@ -21,8 +22,9 @@ export interface WebhookBenchOptions {
   root: string;
   adminDatabaseUrl: string;
   amqpUrl: string;
-  /** Distinct pre-signed events (each with its own pending top-up); the run stops when they are spent. */
+  /** Distinct pre-signed events (each with its own pending top-up); a gateway run stops when they are spent. */
   events: number;
+  /** How long the baseline runs, cycling through the events (it stores bytes; a repeat costs it what a new one does). */
   durationSeconds: number;
   connections: number;
   /** Gateway's connection pool (DATABASE_POOL_SIZE); the baseline gets the same. */
@@ -42,7 +44,9 @@ export interface LoadFigures {
   ok: number;
   non2xx: number;
   errors: number;
+  /** First request sent → last response received, measured by the bench (not autocannon's whole-second duration). */
   seconds: number;
+  /** 2xx responses per measured second. */
   perSecond: number;
   p50: number;
   p99: number;
@@ -83,7 +87,6 @@ const AMQP_PREFIX = 'bench.';
 const MP_SECRET = 'dev-mercadopago-webhook-secret';
 const TENANTS = 1000;
 
-
 function databaseUrl(adminUrl: string, name: string): string {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
@@ -100,7 +103,11 @@ async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): P
   }
 }
 
-async function inParallel<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function inParallel<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -130,13 +137,20 @@ async function prepareDatabase(options: WebhookBenchOptions): Promise<string> {
   await withClient(url, async (client) => {
     await client.query(`CREATE SCHEMA bench`);
     // As close to webhooks.events as a single-table insert gets: a key, the bytes, a timestamp.
-    await client.query(`CREATE TABLE bench.baseline_webhooks (id bigserial PRIMARY KEY, body bytea NOT NULL, received_at timestamptz NOT NULL DEFAULT now())`);
+    await client.query(
+      `CREATE TABLE bench.baseline_webhooks (id bigserial PRIMARY KEY, body bytea NOT NULL, received_at timestamptz NOT NULL DEFAULT now())`,
+    );
   });
   return url;
 }
 
 /** Pending PIX top-ups whose payments the sandbox already reports approved, and their signed notifications. */
-async function prepareEvents(count: number, dbUrl: string, sandboxUrl: string, gatewayUrl: string): Promise<PreparedEvent[]> {
+async function prepareEvents(
+  count: number,
+  dbUrl: string,
+  sandboxUrl: string,
+  gatewayUrl: string,
+): Promise<PreparedEvent[]> {
   const tenants = Array.from({ length: TENANTS }, () => randomUUID());
   const rows: Array<{ topupId: string; tenantId: string; paymentId: string; amountCents: number }> = [];
   const indexes = Array.from({ length: count }, (_, i) => i);
@@ -146,7 +160,11 @@ async function prepareEvents(count: number, dbUrl: string, sandboxUrl: string, g
     const amountCents = 3000 + (i % 100);
     const created = await fetch(`${sandboxUrl}/v1/payments`, {
       method: 'POST',
-      headers: { authorization: 'Bearer TEST-bench', 'content-type': 'application/json', 'x-idempotency-key': `bench-${topupId}` },
+      headers: {
+        authorization: 'Bearer TEST-bench',
+        'content-type': 'application/json',
+        'x-idempotency-key': `bench-${topupId}`,
+      },
       body: JSON.stringify({
         transaction_amount: amountCents / 100,
         payment_method_id: 'pix',
@@ -171,7 +189,12 @@ async function prepareEvents(count: number, dbUrl: string, sandboxUrl: string, g
       `INSERT INTO billing.topups (id, tenant_id, provider, status, amount_cents, provider_payment_id, expires_at)
        SELECT id, tenant, 'mercadopago', 'pending', amount, payment, now() + interval '1 day'
        FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[]) AS t(id, tenant, amount, payment)`,
-      [rows.map((r) => r.topupId), rows.map((r) => r.tenantId), rows.map((r) => r.amountCents), rows.map((r) => r.paymentId)],
+      [
+        rows.map((r) => r.topupId),
+        rows.map((r) => r.tenantId),
+        rows.map((r) => r.amountCents),
+        rows.map((r) => r.paymentId),
+      ],
     ),
   );
   // Signed now: the run must start within the 300 s tolerance.
@@ -186,7 +209,12 @@ async function prepareEvents(count: number, dbUrl: string, sandboxUrl: string, g
       headers: {
         'content-type': 'application/json',
         'x-request-id': requestId,
-        'x-signature': signMercadoPago({ secret: MP_SECRET, dataId: row.paymentId, xRequestId: requestId, ts }),
+        'x-signature': signMercadoPago({
+          secret: MP_SECRET,
+          dataId: row.paymentId,
+          xRequestId: requestId,
+          ts,
+        }),
       },
       body: JSON.stringify({
         id,
@@ -202,8 +230,11 @@ async function prepareEvents(count: number, dbUrl: string, sandboxUrl: string, g
   });
 }
 
-function figures(label: string, result: autocannon.Result): Omit<LoadFigures, 'loadAverage'> {
-  const seconds = result.duration;
+function figures(
+  label: string,
+  result: autocannon.Result,
+  seconds: number,
+): Omit<LoadFigures, 'loadAverage'> {
   const ok = result['2xx'];
   return {
     label,
@@ -212,43 +243,54 @@ function figures(label: string, result: autocannon.Result): Omit<LoadFigures, 'l
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     seconds: round(seconds, 2),
-    perSecond: round(ok / seconds, 0),
+    perSecond: round(ratePerSecond(ok, seconds), 0),
     p50: result.latency.p50,
     p99: result.latency.p99,
     max: result.latency.max,
   };
 }
 
-/** autocannon with one pre-built request per event; `onSent` learns when each one left. */
+interface LoadPlan {
+  /**
+   * Cycle through the events for this long instead of sending each once. Only for the baseline: it
+   * stores bytes, so a repeat costs it what a new event does, and it spends the events in 2-3 s,
+   * too short for a steady-state rate.
+   */
+  cycleForSeconds?: number;
+  /** Learns when each event left. */
+  onSent?: (event: PreparedEvent, at: number) => void;
+}
+
+/** autocannon with one pre-built request per event, each sent once unless the plan cycles them. */
 async function load(
   label: string,
   url: string,
   events: readonly PreparedEvent[],
   options: WebhookBenchOptions,
-  onSent?: (event: PreparedEvent, at: number) => void,
+  plan: LoadPlan = {},
 ): Promise<LoadFigures> {
   let next = 0;
+  const cycling = plan.cycleForSeconds !== undefined;
   const loadAverage = round(loadavg()[0], 1);
-  const result = await autocannon({
-    url,
-    connections: options.connections,
-    duration: options.durationSeconds,
-    amount: events.length,
-    timeout: 10,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (request) => {
-          // Past the pool (autocannon may ask once more per connection) the last event repeats: a duplicate, still 200.
-          const event = events[Math.min(next++, events.length - 1)];
-          onSent?.(event, Date.now());
-          return { ...request, path: event.path, headers: event.headers, body: event.body };
-        },
-      },
-    ],
-  });
-  const figuresOf = { ...figures(label, result), loadAverage };
-  log(`  ${label}: ${figuresOf.perSecond}/s (load average before: ${loadAverage}), p50 ${figuresOf.p50} ms, p99 ${figuresOf.p99} ms, non-2xx ${figuresOf.non2xx}, errors ${figuresOf.errors}`);
+  const { result, seconds } = await timedAutocannon(
+    {
+      url,
+      connections: options.connections,
+      timeout: 10,
+      ...(cycling ? { duration: plan.cycleForSeconds } : { amount: events.length }),
+    },
+    (request) => {
+      // Past the pool (a reconnecting connection may ask once more) the last event repeats: a duplicate, still 200.
+      const event = cycling ? events[next++ % events.length] : events[Math.min(next++, events.length - 1)];
+      plan.onSent?.(event, Date.now());
+      return { ...request, method: 'POST', path: event.path, headers: event.headers, body: event.body };
+    },
+  );
+  const figuresOf = { ...figures(label, result, seconds), loadAverage };
+  log(
+    `  ${label}: ${figuresOf.perSecond}/s over ${figuresOf.seconds.toFixed(2)} s (load average before: ${loadAverage}), ` +
+      `p50 ${figuresOf.p50} ms, p99 ${figuresOf.p99} ms, non-2xx ${figuresOf.non2xx}, errors ${figuresOf.errors}`,
+  );
   return figuresOf;
 }
 
@@ -275,7 +317,12 @@ async function countApproved(dbUrl: string, ids: string[]): Promise<number> {
   return result.rows[0].n;
 }
 
-async function creditFigures(dbUrl: string, sentAt: Map<string, number>, creditedWhenLoadEnded: number, storedBefore: number): Promise<CreditFigures> {
+async function creditFigures(
+  dbUrl: string,
+  sentAt: Map<string, number>,
+  creditedWhenLoadEnded: number,
+  storedBefore: number,
+): Promise<CreditFigures> {
   const ids = [...sentAt.keys()];
   const deadline = Date.now() + 180_000;
   let credited = await countApproved(dbUrl, ids);
@@ -290,7 +337,9 @@ async function creditFigures(dbUrl: string, sentAt: Map<string, number>, credite
         [ids],
       )
     ).rows;
-    const latencies = sortedCopy(rows.map((row) => row.approved_at.getTime() - (sentAt.get(row.id) ?? row.approved_at.getTime())));
+    const latencies = sortedCopy(
+      rows.map((row) => row.approved_at.getTime() - (sentAt.get(row.id) ?? row.approved_at.getTime())),
+    );
     const firstSent = Math.min(...sentAt.values());
     const lastCredit = Math.max(...rows.map((row) => row.approved_at.getTime()));
     // The credits of exactly the top-ups this run sent webhooks for (the warm-up's is not one of them).
@@ -301,14 +350,16 @@ async function creditFigures(dbUrl: string, sentAt: Map<string, number>, credite
         [ids],
       )
     ).rows[0];
-    const stored = (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhooks.events`)).rows[0].n - storedBefore;
+    const stored =
+      (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhooks.events`)).rows[0].n -
+      storedBefore;
     return {
       sent: ids.length,
       credited,
       creditedWhenLoadEnded,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
-      perSecond: round(credited / ((lastCredit - firstSent) / 1000), 0),
+      perSecond: round(ratePerSecond(credited, (lastCredit - firstSent) / 1000), 0),
       ledgerTopups: ledger.n,
       storedEvents: stored,
       exactlyOnce: ledger.n === ledger.distinct && ledger.n === credited,
@@ -334,7 +385,12 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
   await resetBrokerTopology(options.amqpUrl).catch(() => undefined);
   log(`preparing ${BENCH_DB} (fresh, migrated)`);
   const dbUrl = await prepareDatabase(options);
-  const [gatewayPort, workerPort, sandboxPort, baselinePort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [gatewayPort, workerPort, sandboxPort, baselinePort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const common = {
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
@@ -388,18 +444,24 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
     };
 
     const intakeEvents = options.intakeOnly ? Math.floor(options.events / 3) : 0;
-    log(`creating ${options.events + intakeEvents} pending top-ups with approved PIX payments at the sandbox`);
+    log(
+      `creating ${options.events + intakeEvents} pending top-ups with approved PIX payments at the sandbox`,
+    );
     const all = await prepareEvents(options.events + intakeEvents + 1, dbUrl, sandbox.url, gateway.url);
     const events = all.slice(0, options.events);
     const intake = all.slice(options.events, options.events + intakeEvents);
     const warmUp = all[all.length - 1];
 
     log('warming up (500 deliveries of one event to each server: JIT, pools, prepared statements)');
-    await load('warm-up gateway', gateway.url, Array<PreparedEvent>(500).fill(warmUp), { ...options, durationSeconds: 3 });
-    await load('warm-up baseline', baseline.url, Array<PreparedEvent>(500).fill(warmUp), { ...options, durationSeconds: 3 });
+    await load('warm-up gateway', gateway.url, Array<PreparedEvent>(500).fill(warmUp), options);
+    await load('warm-up baseline', baseline.url, Array<PreparedEvent>(500).fill(warmUp), options);
 
-    log(`baseline: node:http + one INSERT, ${options.connections} connections`);
-    const baselineFigures = await load('baseline', baseline.url, events, options);
+    log(
+      `baseline: node:http + one INSERT, ${options.connections} connections, the events in turn for ${options.durationSeconds} s`,
+    );
+    const baselineFigures = await load('baseline', baseline.url, events, options, {
+      cycleForSeconds: options.durationSeconds,
+    });
     // Its connections go back to PostgreSQL before the gateway's run.
     await baseline.stop();
 
@@ -424,14 +486,23 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
       const started = Date.now();
       const drained = await creditFigures(dbUrl, new Map(intake.map((e) => [e.topupId, started])), 0, 0);
       const seconds = (Date.now() - started) / 1000;
-      log(`  the worker drained the intake-only backlog (${drained.credited} credits) at ${round(drained.credited / seconds, 0)}/s`);
+      log(
+        `  the worker drained the intake-only backlog (${drained.credited} credits) at ${round(ratePerSecond(drained.credited, seconds), 0)}/s`,
+      );
     }
 
-    const storedBefore = await withClient(dbUrl, async (c) => (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhooks.events`)).rows[0].n);
-    log(`gateway with the worker crediting: ${events.length} distinct signed webhooks, ${options.connections} connections`);
+    const storedBefore = await withClient(
+      dbUrl,
+      async (c) => (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhooks.events`)).rows[0].n,
+    );
+    log(
+      `gateway with the worker crediting: ${events.length} distinct signed webhooks, ${options.connections} connections`,
+    );
     const sentAt = new Map<string, number>();
-    const gatewayFigures = await load('gateway + worker', gateway.url, events, options, (event, at) => {
-      if (!sentAt.has(event.topupId)) sentAt.set(event.topupId, at);
+    const gatewayFigures = await load('gateway + worker', gateway.url, events, options, {
+      onSent: (event, at) => {
+        if (!sentAt.has(event.topupId)) sentAt.set(event.topupId, at);
+      },
     });
     const creditedWhenLoadEnded = await countApproved(dbUrl, [...sentAt.keys()]);
     log(`waiting for the credits (${creditedWhenLoadEnded}/${sentAt.size} done when the load ended)`);
@@ -444,7 +515,11 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
         cpuModel: cpus()[0]?.model ?? 'unknown',
         memoryGiB: round(totalmem() / 1024 ** 3, 1),
         node: process.version,
-        postgres: await withClient(dbUrl, async (c) => (await c.query<{ server_version: string }>(`SHOW server_version`)).rows[0].server_version),
+        postgres: await withClient(
+          dbUrl,
+          async (c) =>
+            (await c.query<{ server_version: string }>(`SHOW server_version`)).rows[0].server_version,
+        ),
       },
       baseline: baselineFigures,
       gateway: gatewayFigures,

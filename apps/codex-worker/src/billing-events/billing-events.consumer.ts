@@ -8,7 +8,7 @@ import {
   TopupApprovedData,
 } from '@realapp/contracts';
 import { MetricsService } from '@realapp/platform';
-import { ack, ConsumeResult, InboxService, OnEvent } from '@realapp/messaging';
+import { ack, ConsumeResult, InboxService, OnEvent, OnEventBatch } from '@realapp/messaging';
 
 const CONSUMER = 'codex-worker.billing-events';
 
@@ -39,13 +39,20 @@ export class BillingEventsConsumer {
     ]);
   }
 
-  @OnEvent(TopupApproved)
-  async topupApproved(envelope: EventEnvelope<TopupApprovedData>): Promise<ConsumeResult> {
-    if (await this.inbox.claim(CONSUMER, envelope.id)) {
+  /** In batches: one credit is one approval, and one statement claims a whole batch's inbox ids. */
+  @OnEventBatch(TopupApproved, { max: 64 })
+  async topupApproved(envelopes: ReadonlyArray<EventEnvelope<TopupApprovedData>>): Promise<ConsumeResult[]> {
+    const claimed = await this.inbox.claimMany(
+      CONSUMER,
+      envelopes.map((envelope) => envelope.id),
+    );
+    for (const envelope of envelopes) {
+      // delete, not has: a message the relay published twice is in the batch twice but claimed once.
+      if (!claimed.delete(envelope.id.toLowerCase())) continue;
       this.credits.inc({ provider: envelope.data.provider });
       this.creditedCents.inc({ provider: envelope.data.provider }, envelope.data.amountCents);
     }
-    return ack();
+    return envelopes.map(() => ack());
   }
 
   @OnEvent(SubscriptionActivated)

@@ -14,13 +14,19 @@ export function topupEffect(result: TopupApplyResult): WebhookEffect {
       return { kind: 'done', tenantId: result.tenantId };
     case 'stale':
       if (result.detail === 'paid_after_close') {
-        return { kind: 'dead', reason: `paid_after_close: top-up ${result.topupId} was ${result.previousStatus} when the payment arrived` };
+        return {
+          kind: 'dead',
+          reason: `paid_after_close: top-up ${result.topupId} was ${result.previousStatus} when the payment arrived`,
+        };
       }
       return { kind: 'done', tenantId: result.tenantId, note: result.detail ?? 'stale' };
     case 'not_found':
       return { kind: 'done', tenantId: null, note: `not_found: ${result.detail ?? 'no matching top-up'}` };
     case 'mismatch':
-      return { kind: 'dead', reason: `mismatch: ${result.detail ?? 'the provider object contradicts the top-up'}` };
+      return {
+        kind: 'dead',
+        reason: `mismatch: ${result.detail ?? 'the provider object contradicts the top-up'}`,
+      };
   }
 }
 
@@ -32,6 +38,10 @@ export function subscriptionEffect(result: SubscriptionApplyResult): WebhookEffe
     case 'stale':
       return { kind: 'done', tenantId: result.tenantId, note: result.detail ?? 'stale' };
     case 'not_found':
-      return { kind: 'done', tenantId: null, note: `not_found: ${result.detail ?? 'no matching subscription'}` };
+      return {
+        kind: 'done',
+        tenantId: null,
+        note: `not_found: ${result.detail ?? 'no matching subscription'}`,
+      };
   }
 }

@@ -10,13 +10,16 @@ export const STRIPE_CONSUMER = 'codex-worker.payments.stripe';
 type Json = Record<string, unknown>;
 const objectAt = (value: unknown): Json | null =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : null;
-const stringAt = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 ? value : null);
+const stringAt = (value: unknown): string | null =>
+  typeof value === 'string' && value.length > 0 ? value : null;
 /** `payment_intent` / `charge` are ids, or whole objects when the sender expanded them. */
 const idAt = (value: unknown): string | null => stringAt(value) ?? stringAt(objectAt(value)?.id);
 
 function centsAt(value: unknown, field: string): number {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  throw new PaymentsError('invalid_amount', `Stripe ${field} is not a count of cents: ${String(value)}`, { provider: 'stripe' });
+  throw new PaymentsError('invalid_amount', `Stripe ${field} is not a count of cents: ${String(value)}`, {
+    provider: 'stripe',
+  });
 }
 
 /**
@@ -45,13 +48,20 @@ export class StripeWebhookConsumer {
       case 'checkout.session.async_payment_succeeded': {
         if (!resourceId) return { kind: 'dead', reason: `${topic} without a session id` };
         // The fetched session decides: complete + paid credits, complete + unpaid waits.
-        return topupEffect(await this.topups.applyStripeCheckoutSession(await this.stripe.getCheckoutSession(resourceId)));
+        return topupEffect(
+          await this.topups.applyStripeCheckoutSession(await this.stripe.getCheckoutSession(resourceId)),
+        );
       }
       case 'checkout.session.async_payment_failed':
       case 'checkout.session.expired': {
         if (!resourceId) return { kind: 'dead', reason: `${topic} without a session id` };
         // The session alone is ambiguous for these two; the event type says what happened.
-        return topupEffect(await this.topups.applyStripeCheckoutSession(await this.stripe.getCheckoutSession(resourceId), topic));
+        return topupEffect(
+          await this.topups.applyStripeCheckoutSession(
+            await this.stripe.getCheckoutSession(resourceId),
+            topic,
+          ),
+        );
       }
       case 'charge.refunded':
         return topupEffect(

@@ -2,7 +2,8 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { EventEnvelope, WebhookReceivedData } from '@realapp/contracts';
 import { ack, ConsumeResult, deadLetter, DeadLetterService, InboxService } from '@realapp/messaging';
 import { MetricsService } from '@realapp/platform';
-import { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { WebhookEventStore } from '@realapp/webhooks';
 import { StaleWorkRegistry } from '../heartbeat/stale-work.registry';
 
@@ -44,6 +45,7 @@ export class WebhookOutcomes implements OnModuleInit {
   private readonly dead;
 
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly store: WebhookEventStore,
     private readonly inbox: InboxService,
     private readonly deadLetters: DeadLetterService,
@@ -120,6 +122,54 @@ export class WebhookOutcomes implements OnModuleInit {
       (await this.inbox.runOnce(consumer, envelope.id, (tx) => this.markProcessed(tx, envelope, done)));
     if (!outcome.duplicate) this.processed.inc({ provider, topic });
     return ack();
+  }
+
+  /**
+   * Applies many webhooks in one transaction: `apply` answers, per envelope, the effect it applied
+   * in `tx` or null for one it left alone. The applied ones are recorded under the inbox and
+   * marked processed in the same transaction, two statements for all of them. True for each
+   * envelope settled here (ack it); the others are the caller's to attempt one by one. Throws,
+   * with nothing committed, when the batch cannot be applied as a whole (then attempt every one
+   * on its own, where failures are counted per message).
+   */
+  async applyBatch(
+    consumer: string,
+    envelopes: ReadonlyArray<EventEnvelope<WebhookReceivedData>>,
+    apply: (tx: EntityManager) => Promise<ReadonlyArray<WebhookEffect | null>>,
+  ): Promise<boolean[]> {
+    const effects = await this.dataSource.transaction(async (tx) => {
+      const applied = await apply(tx);
+      const done: Array<{
+        envelope: EventEnvelope<WebhookReceivedData>;
+        effect: Extract<WebhookEffect, { kind: 'done' }>;
+      }> = [];
+      for (const [i, effect] of applied.entries()) {
+        if (effect?.kind === 'dead') throw new Error('a batch apply answers done or nothing, never dead');
+        if (effect) done.push({ envelope: envelopes[i], effect });
+      }
+      const recorded = await this.inbox.recordMany(
+        tx,
+        consumer,
+        done.map(({ envelope }) => envelope.id),
+      );
+      if (recorded.size !== done.length) {
+        throw new Error(`${done.length - recorded.size} message(s) of the batch were handled before`);
+      }
+      await this.store.markProcessedMany(
+        tx,
+        done.map(({ envelope, effect }) => ({
+          id: envelope.data.webhookEventId,
+          tenantId: effect.tenantId ?? envelope.tenantId,
+          note: effect.note ?? null,
+        })),
+      );
+      return applied;
+    });
+    return effects.map((effect, i) => {
+      if (effect === null) return false;
+      this.processed.inc({ provider: envelopes[i].data.provider, topic: envelopes[i].data.topic });
+      return true;
+    });
   }
 
   private markProcessed(

@@ -1,10 +1,23 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { connect } from 'amqplib';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { AmqpConnection, destroyTopology, Topology } from '@realapp/messaging';
-import { createTestDatabase, expectEventually, startTestSandbox, testEnv, TestDatabase, TestSandbox } from '@realapp/testing';
+import {
+  createTestDatabase,
+  expectEventually,
+  startTestSandbox,
+  testEnv,
+  TestDatabase,
+  TestSandbox,
+} from '@realapp/testing';
 import { createCodexWorker } from '../app';
-import { compileForTest, removeBuild, ServiceProcess, startServiceProcess } from './service-process.test-helper';
+import {
+  compileForTest,
+  removeBuild,
+  ServiceProcess,
+  startServiceProcess,
+} from './service-process.test-helper';
 
 /**
  * The payments path on the real stack: the webhook-gateway (its own process), the provider
@@ -27,9 +40,16 @@ export async function startPaymentsStack(overrides: Record<string, string> = {})
   const buildDir = compileForTest(['apps/webhook-gateway', 'libs']);
   const db = await createTestDatabase();
   const env = testEnv(db.url, { MESSAGE_RETRY_BASE_DELAY_MS: '100', ...overrides });
+  let topology: Topology | null = null;
   const cleanups: Array<() => Promise<void>> = [
     () => Promise.resolve(removeBuild(buildDir)),
     () => db.drop(),
+    // Runs after every worker and the gateway have closed (the steps run last first), from a
+    // connection of its own: deleting a quorum queue while a consumer is still attached to it
+    // can hang in RabbitMQ.
+    async () => {
+      if (topology) await deleteTopology(env.AMQP_URL, topology);
+    },
   ];
   // Every step undoes itself even when a later one (or a test) failed: a leftover gateway process
   // or database outlives the run otherwise.
@@ -51,7 +71,12 @@ export async function startPaymentsStack(overrides: Record<string, string> = {})
     };
     const workers: NestFastifyApplication[] = [];
     const startWorker = async (extra: Record<string, string> = {}): Promise<NestFastifyApplication> => {
-      const { app } = await createCodexWorker({ ...workerEnv, WORKER_ID: `worker-${workers.length + 1}`, ...extra });
+      const { app } = await createCodexWorker({
+        ...workerEnv,
+        WORKER_ID: `worker-${workers.length + 1}`,
+        ...extra,
+      });
+      topology ??= app.get(Topology);
       cleanups.push(() => app.close());
       await app.listen({ port: 0, host: '127.0.0.1' });
       workers.push(app);
@@ -67,21 +92,19 @@ export async function startPaymentsStack(overrides: Record<string, string> = {})
       worker,
       dataSource: worker.get(DataSource),
       startWorker,
-      close: async () => {
-        const amqp = worker.get(AmqpConnection);
-        try {
-          if (amqp.isConnected()) {
-            const channel = await amqp.channel();
-            await destroyTopology(channel, worker.get(Topology)).catch(() => undefined);
-            await channel.close().catch(() => undefined);
-          }
-        } finally {
-          await cleanUp();
-        }
-      },
+      close: cleanUp,
     };
   } catch (error) {
     await cleanUp();
     throw error;
+  }
+}
+
+async function deleteTopology(amqpUrl: string, topology: Topology): Promise<void> {
+  const broker = await connect(amqpUrl);
+  try {
+    await destroyTopology(await broker.createChannel(), topology);
+  } finally {
+    await broker.close().catch(() => undefined);
   }
 }

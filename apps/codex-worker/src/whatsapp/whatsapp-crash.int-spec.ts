@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
-import { EventEnvelope, MetaWebhookReceived, WebhookReceivedData } from '@realapp/contracts';
+import { EventEnvelope, MetaWebhookReceived, SUBSCRIPTIONS, WebhookReceivedData } from '@realapp/contracts';
+import { destroyTopology, Topology } from '@realapp/messaging';
 import { AMQP_URL, expectEventually, uniquePrefix } from '@realapp/testing';
 import { Flow, InboundService } from '@realapp/whatsapp';
 import { compileForTest, removeBuild, ServiceProcess, startServiceProcess } from '../testing/service-process.test-helper';
@@ -80,11 +81,10 @@ describe('codex-worker killed mid-send (a real process)', () => {
 
   afterAll(async () => {
     for (const child of children) await child.stop('SIGKILL');
+    // The child worker declared its whole topology on this prefix: all of it goes, not just the queue under test.
     const connection = await connect(AMQP_URL);
     const channel = await connection.createChannel();
-    for (const name of [queue(), `${queue()}.retry.1`, `${queue()}.retry.2`, `${queue()}.dlq`]) {
-      await channel.deleteQueue(name).catch(() => undefined);
-    }
+    await destroyTopology(channel, new Topology(prefix, 3, 1000, SUBSCRIPTIONS)).catch(() => undefined);
     await connection.close().catch(() => undefined);
     await stack?.close();
     if (buildDir) removeBuild(buildDir);

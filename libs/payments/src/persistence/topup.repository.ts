@@ -73,24 +73,69 @@ export class TopupRepository {
 
   /** Writes a locked row's changes (nothing when nothing changed); other rows go through TypeORM. */
   async save(tx: EntityManager, row: TopupEntity): Promise<TopupEntity> {
-    const loaded = this.loaded.get(row);
-    if (!loaded) return this.repo(tx).save(row);
-    const driver = this.dataSource.driver;
-    const sets: string[] = [];
-    const values: unknown[] = [row.id];
-    const now = new Map<ColumnMetadata, unknown>();
-    for (const column of this.columns) {
-      const persisted = driver.preparePersistentValue(column.getEntityValue(row), column);
-      now.set(column, comparable(persisted));
-      if (column.isPrimary || comparable(persisted) === loaded.get(column)) continue;
-      values.push(persisted);
-      sets.push(`"${column.databaseName}" = $${values.length}`);
-    }
-    if (sets.length > 0) {
+    if (!this.loaded.has(row)) return this.repo(tx).save(row);
+    const { changed, persisted } = this.changesOf(row);
+    if (changed.length > 0) {
+      const values: unknown[] = [row.id, ...changed.map((column) => persisted.get(column))];
+      const sets = changed.map((column, i) => `"${column.databaseName}" = $${i + 2}`);
       await tx.query(`UPDATE billing.topups SET ${sets.join(', ')} WHERE id = $1`, values);
     }
-    this.loaded.set(row, now);
+    this.remember(row, persisted);
     return row;
+  }
+
+  /**
+   * The changes of many rows this repository locked, in one UPDATE over arrays: the columns any of
+   * them changed, each row writing its own value (unchanged for the rows that kept it).
+   */
+  async saveMany(tx: EntityManager, rows: readonly TopupEntity[]): Promise<void> {
+    if (rows.some((row) => !this.loaded.has(row)))
+      throw new Error('saveMany takes rows locked by this repository');
+    const changes = rows.map((row) => ({ row, ...this.changesOf(row) }));
+    const columns = this.columns.filter((column) =>
+      changes.some((change) => change.changed.includes(column)),
+    );
+    if (columns.length > 0) {
+      const driver = this.dataSource.driver;
+      const arrays = [
+        changes.map(({ row }) => row.id),
+        ...columns.map((column) => changes.map(({ persisted }) => persisted.get(column))),
+      ];
+      const names = columns.map((column) => `"${column.databaseName}"`);
+      // The column's own type, length included: a bare `character` cast would cut 'BRL' to 'B'.
+      const casts = columns.map(
+        (column, i) =>
+          `$${i + 2}::${driver.normalizeType(column)}${column.length ? `(${column.length})` : ''}[]`,
+      );
+      await tx.query(
+        `UPDATE billing.topups t SET ${names.map((name) => `${name} = v.${name}`).join(', ')}
+         FROM unnest($1::uuid[], ${casts.join(', ')}) AS v(id, ${names.join(', ')})
+         WHERE t.id = v.id`,
+        arrays,
+      );
+    }
+    for (const { row, persisted } of changes) this.remember(row, persisted);
+  }
+
+  /** What `row` would persist, and which of those values differ from what it was loaded as. */
+  private changesOf(row: TopupEntity): {
+    changed: ColumnMetadata[];
+    persisted: Map<ColumnMetadata, unknown>;
+  } {
+    const loaded = this.loaded.get(row);
+    const driver = this.dataSource.driver;
+    const persisted = new Map<ColumnMetadata, unknown>();
+    const changed: ColumnMetadata[] = [];
+    for (const column of this.columns) {
+      const value = driver.preparePersistentValue(column.getEntityValue(row), column);
+      persisted.set(column, value);
+      if (!column.isPrimary && comparable(value) !== loaded?.get(column)) changed.push(column);
+    }
+    return { changed, persisted };
+  }
+
+  private remember(row: TopupEntity, persisted: Map<ColumnMetadata, unknown>): void {
+    this.loaded.set(row, new Map([...persisted].map(([column, value]) => [column, comparable(value)])));
   }
 
   lockById(tx: EntityManager, id: string, provider?: PaymentsProvider): Promise<TopupEntity | null> {
@@ -116,18 +161,44 @@ export class TopupRepository {
     return this.lockWhere(tx, `provider = 'stripe' AND provider_payment_intent_id = $1`, [paymentIntentId]);
   }
 
+  /**
+   * The top-ups of many provider payments, locked in one statement in id order (a fixed order, so
+   * two batches never wait on each other in a cycle), by provider payment id.
+   */
+  async lockManyByProviderPayment(
+    tx: EntityManager,
+    provider: PaymentsProvider,
+    providerPaymentIds: readonly string[],
+  ): Promise<Map<string, TopupEntity>> {
+    if (providerPaymentIds.length === 0) return new Map();
+    const rows = (await tx.query(
+      `SELECT ${this.selectList} FROM billing.topups WHERE provider = $1 AND provider_payment_id = ANY($2::text[])
+       ORDER BY id FOR UPDATE`,
+      [provider, providerPaymentIds],
+    )) as Array<Record<string, unknown>>;
+    const locked = new Map<string, TopupEntity>();
+    for (const raw of rows) {
+      const row = this.hydrate(raw);
+      if (row.providerPaymentId !== null) locked.set(row.providerPaymentId, row);
+    }
+    return locked;
+  }
+
   private async lockWhere(tx: EntityManager, where: string, params: unknown[]): Promise<TopupEntity | null> {
     const rows = (await tx.query(
       `SELECT ${this.selectList} FROM billing.topups WHERE ${where} LIMIT 1 FOR UPDATE`,
       params,
     )) as Array<Record<string, unknown>>;
-    if (rows.length === 0) return null;
+    return rows.length === 0 ? null : this.hydrate(rows[0]);
+  }
+
+  /** An entity from a raw row, with the same conversions TypeORM applies, remembered as loaded. */
+  private hydrate(raw: Record<string, unknown>): TopupEntity {
     const driver = this.dataSource.driver;
     const row = new TopupEntity();
     const loaded = new Map<ColumnMetadata, unknown>();
     for (const column of this.columns) {
-      const raw = rows[0][column.databaseName];
-      column.setEntityValue(row, driver.prepareHydratedValue(raw, column));
+      column.setEntityValue(row, driver.prepareHydratedValue(raw[column.databaseName], column));
       loaded.set(column, comparable(driver.preparePersistentValue(column.getEntityValue(row), column)));
     }
     this.loaded.set(row, loaded);

@@ -44,4 +44,23 @@ export class InboxService {
     )) as unknown[];
     return inserted.length > 0;
   }
+
+  /** `claim` for the messages of a batch, in one autocommit statement: the ids claimed now. */
+  async claimMany(consumer: string, messageIds: readonly string[]): Promise<Set<string>> {
+    return this.recordMany(this.dataSource.manager, consumer, messageIds);
+  }
+
+  /**
+   * `record` for the messages of a batch, in one statement: the ids recorded now (the others were
+   * recorded before, or by a concurrent copy that committed while this one waited).
+   */
+  async recordMany(tx: EntityManager, consumer: string, messageIds: readonly string[]): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    const inserted = (await tx.query(
+      `INSERT INTO messaging.inbox (consumer, message_id) SELECT $1, id FROM unnest($2::uuid[]) AS m(id)
+       ON CONFLICT DO NOTHING RETURNING message_id`,
+      [consumer, messageIds],
+    )) as Array<{ message_id: string }>;
+    return new Set(inserted.map((row) => row.message_id));
+  }
 }

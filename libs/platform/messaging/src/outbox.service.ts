@@ -16,6 +16,8 @@ export interface OutgoingEvent<T extends object> {
   tenantId?: string | null;
   /** Defaults to the message or request being handled (from AsyncLocalStorage). */
   causationId?: string | null;
+  /** Defaults to the correlation id of the message or request being handled. */
+  correlationId?: string;
   data: T;
 }
 
@@ -68,26 +70,45 @@ export class OutboxService implements EntitySubscriberInterface {
     definition: EventDefinition<T>,
     event: OutgoingEvent<T>,
   ): Promise<EventEnvelope<T>> {
-    const problems = EVENTS.dataProblems(definition.type, event.data);
-    if (problems.length) throw new Error(`invalid ${definition.type} event: ${problems.join('; ')}`);
+    const [envelope] = await this.enqueueMany(tx, [{ definition, event }]);
+    return envelope as EventEnvelope<T>;
+  }
+
+  /**
+   * Several events in one statement, in order. For a caller applying many messages in one
+   * transaction: give each event its own `causationId` and `correlationId` (the message it comes
+   * from), since the context of the batch is none of theirs.
+   */
+  async enqueueMany(
+    tx: EntityManager,
+    events: ReadonlyArray<{ definition: EventDefinition; event: OutgoingEvent<object> }>,
+  ): Promise<EventEnvelope[]> {
+    if (events.length === 0) return [];
     const context = currentContext();
-    const envelope: EventEnvelope<T> = {
-      id: randomUUID(),
-      type: definition.type,
-      version: definition.version,
-      occurredAt: new Date().toISOString(),
-      correlationId: context?.correlationId ?? randomUUID(),
-      causationId: event.causationId !== undefined ? event.causationId : (context?.causationId ?? null),
-      tenantId: event.tenantId ?? null,
-      data: event.data,
-    };
+    const envelopes = events.map(({ definition, event }) => {
+      const problems = EVENTS.dataProblems(definition.type, event.data);
+      if (problems.length) throw new Error(`invalid ${definition.type} event: ${problems.join('; ')}`);
+      const envelope: EventEnvelope = {
+        id: randomUUID(),
+        type: definition.type,
+        version: definition.version,
+        occurredAt: new Date().toISOString(),
+        correlationId: event.correlationId ?? context?.correlationId ?? randomUUID(),
+        causationId: event.causationId !== undefined ? event.causationId : (context?.causationId ?? null),
+        tenantId: event.tenantId ?? null,
+        data: event.data,
+      };
+      return envelope;
+    });
+    // One shape for one row or many: the statement is planned once per connection either way.
     await tx.query(
-      `INSERT INTO messaging.outbox (id, type, routing_key, envelope) VALUES ($1, $2, $3, $4::jsonb)`,
-      [envelope.id, envelope.type, envelope.type, JSON.stringify(envelope)],
+      `INSERT INTO messaging.outbox (id, type, routing_key, envelope)
+       SELECT id, type, type, envelope::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[]) AS e(id, type, envelope)`,
+      [envelopes.map((e) => e.id), envelopes.map((e) => e.type), envelopes.map((e) => JSON.stringify(e))],
     );
     const runner: QueryRunner | undefined = tx.queryRunner;
     if (runner?.isTransactionActive) runner.data[WROTE_OUTBOX] = true;
     else this.committed();
-    return envelope;
+    return envelopes;
   }
 }

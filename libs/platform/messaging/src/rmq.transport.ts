@@ -1,13 +1,15 @@
 import { INestApplication, Logger } from '@nestjs/common';
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { randomUUID } from 'node:crypto';
 import { lastValueFrom } from 'rxjs';
 import { EventEnvelope, EVENTS } from '@realapp/contracts';
 import { MetricsService, runWithContext } from '@realapp/platform';
 import { AmqpConnection } from './amqp-connection';
-import { ConsumeResult, isPermanentError } from './consume-result';
+import { ConsumeResult, failureResult } from './consume-result';
 import { DeadLetterService } from './dead-letter.service';
 import { declareConsumerQueues, declareTopology } from './declare-topology';
+import { BATCH_EXTRA, messageContext } from './on-event.decorator';
 import { Topology } from './topology';
 
 export interface RmqTransportOptions {
@@ -45,7 +47,10 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
     metrics: MetricsService,
   ) {
     super();
-    this.handled = metrics.counter('messages_consumed_total', 'Messages handled by outcome', ['type', 'outcome']);
+    this.handled = metrics.counter('messages_consumed_total', 'Messages handled by outcome', [
+      'type',
+      'outcome',
+    ]);
     this.retries = metrics.counter('message_retries_total', 'Messages scheduled for a retry', ['type']);
     this.deadLettered = metrics.counter('dead_letters_total', 'Messages dead-lettered', ['type']);
   }
@@ -62,7 +67,11 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
     const allowed = new Set(this.topology.subscriptions[this.options.service] ?? []);
     const unknown = [...this.messageHandlers.keys()].filter((pattern) => !allowed.has(pattern));
     if (unknown.length) {
-      callback(new Error(`${this.options.service} handles ${unknown.join(', ')} but SUBSCRIPTIONS does not list them`));
+      callback(
+        new Error(
+          `${this.options.service} handles ${unknown.join(', ')} but SUBSCRIPTIONS does not list them`,
+        ),
+      );
       return;
     }
     this.amqp.onConnected((model) => this.consumeAll(model));
@@ -80,13 +89,28 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
         this.channels.add(channel);
         channel.on('close', () => this.channels.delete(channel));
         channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'consumer channel error'));
-        await channel.prefetch(this.options.prefetch);
-        for (const name of await declareConsumerQueues(channel, this.topology, this.options.service, pattern)) {
+        const batch = this.batchSizeOf(pattern);
+        // A batch consumer keeps a second batch in hand while the first one commits.
+        await channel.prefetch(
+          batch === null ? this.options.prefetch : Math.max(this.options.prefetch, batch * 2),
+        );
+        for (const name of await declareConsumerQueues(
+          channel,
+          this.topology,
+          this.options.service,
+          pattern,
+        )) {
           this.declaredQueues.add(name);
         }
         const queue = this.topology.queue(this.options.service, pattern);
+        const collect =
+          batch === null
+            ? null
+            : batchCollector(batch, (messages) => void this.handleBatch(channel, queue, pattern, messages));
         await channel.consume(queue, (message) => {
-          if (message) void this.handle(channel, queue, pattern, message);
+          if (!message) return;
+          if (collect) collect(message);
+          else void this.handle(channel, queue, pattern, message);
         });
       }
       this.logger.log({ queues: [...this.messageHandlers.keys()] }, 'consuming');
@@ -95,32 +119,111 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
     }
   }
 
-  private async handle(channel: Channel, queue: string, pattern: string, message: ConsumeMessage): Promise<void> {
+  private batchSizeOf(pattern: string): number | null {
+    const max = (this.messageHandlers.get(pattern)?.extras as Record<string, unknown> | undefined)?.[
+      BATCH_EXTRA
+    ];
+    return typeof max === 'number' ? max : null;
+  }
+
+  private async handle(
+    channel: Channel,
+    queue: string,
+    pattern: string,
+    message: ConsumeMessage,
+  ): Promise<void> {
     this.inFlight++;
-    const attempt = Number(message.properties.headers?.['x-attempt'] ?? 1);
-    let envelope: EventEnvelope | null = null;
     try {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(message.content.toString('utf8'));
-      } catch {
-        return await this.toDeadLetter(channel, queue, message, null, attempt, 'malformed JSON');
+      await this.settleOrRequeue(channel, queue, message, async () => {
+        const decoded = this.decode(message);
+        if (decoded.kind === 'invalid')
+          return this.toDeadLetter(
+            channel,
+            queue,
+            message,
+            decoded.envelope,
+            decoded.attempt,
+            decoded.reason,
+          );
+        const { envelope, attempt } = decoded;
+        const result = await runWithContext(messageContext(envelope), () => this.invoke(pattern, envelope));
+        await this.settle(channel, queue, message, envelope, attempt, result);
+      });
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /**
+   * One read's worth of messages for a batch consumer: the invalid ones are dead-lettered as
+   * usual, the rest go to the handler together and are settled one by one with its results.
+   */
+  private async handleBatch(
+    channel: Channel,
+    queue: string,
+    pattern: string,
+    messages: readonly ConsumeMessage[],
+  ): Promise<void> {
+    this.inFlight += messages.length;
+    try {
+      const valid: Array<{ message: ConsumeMessage; envelope: EventEnvelope; attempt: number }> = [];
+      for (const message of messages) {
+        const decoded = this.decode(message);
+        if (decoded.kind === 'valid') valid.push({ message, ...decoded });
+        else
+          await this.settleOrRequeue(channel, queue, message, () =>
+            this.toDeadLetter(channel, queue, message, decoded.envelope, decoded.attempt, decoded.reason),
+          );
       }
-      const problems = EVENTS.envelopeProblems(parsed);
-      if (problems.length) {
-        if (parsed && typeof parsed === 'object') envelope = parsed as EventEnvelope;
-        return await this.toDeadLetter(channel, queue, message, envelope, attempt, `invalid event: ${problems.join('; ')}`);
-      }
-      envelope = parsed as EventEnvelope;
-      const current = envelope;
-      const result = await runWithContext(
-        { correlationId: current.correlationId, causationId: current.id, tenantId: current.tenantId },
-        () => this.invoke(pattern, current),
+      if (valid.length === 0) return;
+      const results = await this.invokeBatch(
+        pattern,
+        valid.map((item) => item.envelope),
       );
-      await this.settle(channel, queue, message, current, attempt, result);
+      for (const [i, { message, envelope, attempt }] of valid.entries()) {
+        await this.settleOrRequeue(channel, queue, message, () =>
+          this.settle(channel, queue, message, envelope, attempt, results[i]),
+        );
+      }
+    } finally {
+      this.inFlight -= messages.length;
+    }
+  }
+
+  private decode(
+    message: ConsumeMessage,
+  ):
+    | { kind: 'valid'; envelope: EventEnvelope; attempt: number }
+    | { kind: 'invalid'; envelope: EventEnvelope | null; attempt: number; reason: string } {
+    const attempt = Number(message.properties.headers?.['x-attempt'] ?? 1);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message.content.toString('utf8'));
+    } catch {
+      return { kind: 'invalid', envelope: null, attempt, reason: 'malformed JSON' };
+    }
+    const problems = EVENTS.envelopeProblems(parsed);
+    if (problems.length) {
+      const envelope = parsed && typeof parsed === 'object' ? (parsed as EventEnvelope) : null;
+      return { kind: 'invalid', envelope, attempt, reason: `invalid event: ${problems.join('; ')}` };
+    }
+    return { kind: 'valid', envelope: parsed as EventEnvelope, attempt };
+  }
+
+  /**
+   * Settling itself can fail (broker or database gone): the message is then left unacked and put
+   * back a second later (or by the broker when this channel closes); the inbox keeps that
+   * redelivery harmless.
+   */
+  private async settleOrRequeue(
+    channel: Channel,
+    queue: string,
+    message: ConsumeMessage,
+    settle: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await settle();
     } catch (error) {
-      // Settling itself failed (broker or database gone): leave the message unacked; the broker
-      // redelivers it when this channel closes, and the inbox keeps that redelivery harmless.
       this.logger.error({ err: error, queue }, 'could not settle message');
       const retry = setTimeout(() => {
         try {
@@ -130,8 +233,6 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
         }
       }, 1000);
       retry.unref();
-    } finally {
-      this.inFlight--;
     }
   }
 
@@ -139,12 +240,32 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
     const handler = this.messageHandlers.get(pattern);
     if (!handler) return { kind: 'dead_letter', reason: `no handler for ${pattern}` };
     try {
-      const output = await lastValueFrom(this.transformToObservable(await handler(envelope)), { defaultValue: undefined });
+      const output = await lastValueFrom(this.transformToObservable(await handler(envelope)), {
+        defaultValue: undefined,
+      });
       return (output as ConsumeResult | undefined) ?? { kind: 'ack' };
     } catch (error) {
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       this.logger.warn({ err: error, type: envelope.type, messageId: envelope.id }, 'handler failed');
-      return isPermanentError(error) ? { kind: 'dead_letter', reason } : { kind: 'retry', reason };
+      return failureResult(error);
+    }
+  }
+
+  private async invokeBatch(pattern: string, envelopes: readonly EventEnvelope[]): Promise<ConsumeResult[]> {
+    const handler = this.messageHandlers.get(pattern);
+    if (!handler) return envelopes.map(() => ({ kind: 'dead_letter', reason: `no handler for ${pattern}` }));
+    try {
+      // Per-message context is the handler's to set (messageContext); the batch has its own correlation id.
+      const output = await runWithContext({ correlationId: randomUUID() }, async () =>
+        lastValueFrom(this.transformToObservable(await handler(envelopes)), { defaultValue: undefined }),
+      );
+      if (Array.isArray(output) && output.length === envelopes.length) return output as ConsumeResult[];
+      const reason = `batch handler for ${pattern} answered ${Array.isArray(output) ? output.length : 'no'} results for ${envelopes.length} messages`;
+      this.logger.error({ pattern }, reason);
+      return envelopes.map(() => ({ kind: 'retry', reason }));
+    } catch (error) {
+      this.logger.warn({ err: error, pattern, messages: envelopes.length }, 'batch handler failed');
+      const result = failureResult(error);
+      return envelopes.map(() => result);
     }
   }
 
@@ -187,15 +308,25 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
     reason: string,
   ): Promise<void> {
     await this.deadLetters.record(queue, message.content, envelope, attempts, reason);
-    await this.publishToQueue(this.topology.deadLetterQueue(queue), message, { 'x-attempt': attempts, 'x-last-error': reason.slice(0, 500) });
+    await this.publishToQueue(this.topology.deadLetterQueue(queue), message, {
+      'x-attempt': attempts,
+      'x-last-error': reason.slice(0, 500),
+    });
     this.deadLettered.inc({ type: envelope?.type ?? 'unknown' });
     this.handled.inc({ type: envelope?.type ?? 'unknown', outcome: 'dead_letter' });
-    this.logger.error({ queue, messageId: envelope?.id, type: envelope?.type, attempts, reason }, 'message dead-lettered');
+    this.logger.error(
+      { queue, messageId: envelope?.id, type: envelope?.type, attempts, reason },
+      'message dead-lettered',
+    );
     channel.ack(message);
   }
 
   /** Republishes with confirms before the original is acked, so a crash in between duplicates, never loses. */
-  private async publishToQueue(target: string, message: ConsumeMessage, headers: Record<string, unknown>): Promise<void> {
+  private async publishToQueue(
+    target: string,
+    message: ConsumeMessage,
+    headers: Record<string, unknown>,
+  ): Promise<void> {
     const confirm = await this.amqp.confirmChannel();
     confirm.sendToQueue(target, message.content, {
       ...message.properties,
@@ -223,4 +354,31 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
   get isClosed(): boolean {
     return this.closed;
   }
+}
+
+/**
+ * Gathers the messages the broker delivers in one read (amqplib hands them over synchronously,
+ * one after another) into one batch, flushed on the next turn of the event loop or at `max`.
+ */
+function batchCollector(
+  max: number,
+  flush: (messages: ConsumeMessage[]) => void,
+): (message: ConsumeMessage) => void {
+  let pending: ConsumeMessage[] = [];
+  let scheduled = false;
+  const drain = (): void => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    flush(batch);
+  };
+  return (message) => {
+    pending.push(message);
+    if (pending.length >= max) drain();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(drain);
+    }
+  };
 }

@@ -1,10 +1,19 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { connect } from 'amqplib';
 import { randomInt, randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { EventEnvelope, MetaWebhookReceived, WebhookReceivedData } from '@realapp/contracts';
 import { AmqpConnection, destroyTopology, OutboxService, Topology } from '@realapp/messaging';
-import { createTestDatabase, expectEventually, REDIS_URL, startTestSandbox, testEnv, TestDatabase, TestSandbox } from '@realapp/testing';
+import {
+  createTestDatabase,
+  expectEventually,
+  REDIS_URL,
+  startTestSandbox,
+  testEnv,
+  TestDatabase,
+  TestSandbox,
+} from '@realapp/testing';
 import { ConnectionView, Flow, FlowsService, OnboardingService, TokenCipher } from '@realapp/whatsapp';
 import { createCodexWorker } from '../../app';
 
@@ -41,10 +50,18 @@ export interface WhatsAppWorkerStack {
   connect(tenantId: string, ids?: SignupIds, businessId?: string | null): Promise<ConnectionView>;
   publishFlow(tenantId: string, flow: Flow, domain?: string): Promise<void>;
   /** The payload Meta would post for one inbound text (built by the sandbox). */
-  inboundPayload(phoneNumberId: string, from: string, text: string, messageId?: string): Promise<Record<string, unknown>>;
+  inboundPayload(
+    phoneNumberId: string,
+    from: string,
+    text: string,
+    messageId?: string,
+  ): Promise<Record<string, unknown>>;
   partnerPayload(wabaId: string, ownerBusinessId: string): Promise<Record<string, unknown>>;
   /** Publishes `webhook.meta.received` envelopes for the payload, `copies` distinct envelopes at once. */
-  deliver(payload: Record<string, unknown>, options?: { tenantId?: string | null; copies?: number }): Promise<Array<EventEnvelope<WebhookReceivedData>>>;
+  deliver(
+    payload: Record<string, unknown>,
+    options?: { tenantId?: string | null; copies?: number },
+  ): Promise<Array<EventEnvelope<WebhookReceivedData>>>;
   /** Puts the very same envelope on the worker's queue again (a broker redelivery). */
   redeliver(envelope: EventEnvelope<WebhookReceivedData>, times: number): Promise<void>;
   sentTo(to: string): Promise<SentMessage[]>;
@@ -57,7 +74,9 @@ export interface WhatsAppWorkerStack {
   close(): Promise<void>;
 }
 
-export async function startWhatsAppWorkerStack(overrides: Record<string, string> = {}): Promise<WhatsAppWorkerStack> {
+export async function startWhatsAppWorkerStack(
+  overrides: Record<string, string> = {},
+): Promise<WhatsAppWorkerStack> {
   const db = await createTestDatabase();
   const sandbox = await startTestSandbox();
   const encryptionKey = TokenCipher.generateKeyHex();
@@ -93,12 +112,16 @@ export async function startWhatsAppWorkerStack(overrides: Record<string, string>
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const json = (await response.json()) as T;
-    if (response.status >= 400) throw new Error(`sandbox ${method} ${path} answered ${response.status}: ${JSON.stringify(json)}`);
+    if (response.status >= 400)
+      throw new Error(`sandbox ${method} ${path} answered ${response.status}: ${JSON.stringify(json)}`);
     return json;
   };
 
   const sentTo = async (to: string): Promise<SentMessage[]> => {
-    const { items } = await sandboxCall<{ items: SentMessage[] }>('GET', `/_sandbox/meta/whatsapp/messages?to=${to}&limit=1000`);
+    const { items } = await sandboxCall<{ items: SentMessage[] }>(
+      'GET',
+      `/_sandbox/meta/whatsapp/messages?to=${to}&limit=1000`,
+    );
     return items.reverse();
   };
 
@@ -144,16 +167,24 @@ export async function startWhatsAppWorkerStack(overrides: Record<string, string>
       await flows.publish(tenantId, domain);
     },
     async inboundPayload(phoneNumberId, from, text, messageId): Promise<Record<string, unknown>> {
-      const answer = await sandboxCall<{ payload: Record<string, unknown> }>('POST', '/_sandbox/meta/whatsapp/inbound', {
-        phoneNumberId,
-        from,
-        text,
-        ...(messageId === undefined ? {} : { messageId }),
-      });
+      const answer = await sandboxCall<{ payload: Record<string, unknown> }>(
+        'POST',
+        '/_sandbox/meta/whatsapp/inbound',
+        {
+          phoneNumberId,
+          from,
+          text,
+          ...(messageId === undefined ? {} : { messageId }),
+        },
+      );
       return answer.payload;
     },
     async partnerPayload(wabaId, ownerBusinessId): Promise<Record<string, unknown>> {
-      const answer = await sandboxCall<{ payload: Record<string, unknown> }>('POST', '/_sandbox/meta/partner-added', { wabaId, ownerBusinessId });
+      const answer = await sandboxCall<{ payload: Record<string, unknown> }>(
+        'POST',
+        '/_sandbox/meta/partner-added',
+        { wabaId, ownerBusinessId },
+      );
       return answer.payload;
     },
     async deliver(payload, options = {}) {
@@ -180,7 +211,10 @@ export async function startWhatsAppWorkerStack(overrides: Record<string, string>
       const channel = await worker.get(AmqpConnection).confirmChannel();
       const queue = worker.get(Topology).queue('codex-worker', MetaWebhookReceived.type);
       for (let i = 0; i < times; i++) {
-        channel.sendToQueue(queue, Buffer.from(JSON.stringify(envelope)), { messageId: envelope.id, persistent: true });
+        channel.sendToQueue(queue, Buffer.from(JSON.stringify(envelope)), {
+          messageId: envelope.id,
+          persistent: true,
+        });
       }
       await channel.waitForConfirms();
     },
@@ -206,7 +240,10 @@ export async function startWhatsAppWorkerStack(overrides: Record<string, string>
     },
     sandboxCall,
     async storedToken(connectionId, key = encryptionKey): Promise<string> {
-      const [row] = (await dataSource.query(`SELECT token_ciphertext FROM whatsapp.connections WHERE id = $1`, [connectionId])) as Array<{
+      const [row] = (await dataSource.query(
+        `SELECT token_ciphertext FROM whatsapp.connections WHERE id = $1`,
+        [connectionId],
+      )) as Array<{
         token_ciphertext: string;
       }>;
       return TokenCipher.fromKeys(key).decrypt(row.token_ciphertext, connectionId);
@@ -219,15 +256,21 @@ export async function startWhatsAppWorkerStack(overrides: Record<string, string>
     },
     async close(): Promise<void> {
       redis.disconnect();
-      const amqp = worker.get(AmqpConnection);
-      if (amqp.isConnected()) {
-        const channel = await amqp.channel();
-        await destroyTopology(channel, worker.get(Topology)).catch(() => undefined);
-        await channel.close().catch(() => undefined);
+      // The topology goes after the worker, from a connection of its own: deleting a quorum queue
+      // while the worker's consumer is still attached to it can hang in RabbitMQ.
+      const topology = worker.get(Topology);
+      try {
+        await worker.close();
+        const broker = await connect(env.AMQP_URL);
+        try {
+          await destroyTopology(await broker.createChannel(), topology).catch(() => undefined);
+        } finally {
+          await broker.close().catch(() => undefined);
+        }
+      } finally {
+        await sandbox.close();
+        await db.drop();
       }
-      await worker.close();
-      await sandbox.close();
-      await db.drop();
     },
   };
 }
