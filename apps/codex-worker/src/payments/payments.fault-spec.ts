@@ -157,18 +157,26 @@ describe('payments survive a killed worker and a broker restart (built services,
     await worker.stop('SIGKILL');
     expect(await balance(a.tenantId)).toBe(0);
 
-    // B: killed inside its database transaction (the test holds the top-up's row lock).
+    // B: killed inside its database transaction (the test holds one top-up's row lock): eight
+    // approvals notified at once arrive in batches, so the kill lands in a batch transaction.
     worker = await startWorker();
     await expectEventually(async () => expect(await balance(a.tenantId)).toBe(9000), { timeoutMs: 30000 });
-    const b = await aPendingPixTopup(6000);
+    const b = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => ({
+        ...(await aPendingPixTopup(6000 + i)),
+        amountCents: 6000 + i,
+      })),
+    );
     const locker = new Client({ connectionString: db.url });
     await locker.connect();
     await locker.query('BEGIN');
-    await locker.query(`SELECT 1 FROM billing.topups WHERE id = $1 FOR UPDATE`, [b.topupId]);
-    await sandboxPost(`/_sandbox/mercadopago/payments/${b.paymentId}/status`, {
-      status: 'approved',
-      notify: true,
-    });
+    await locker.query(`SELECT 1 FROM billing.topups WHERE id = $1 FOR UPDATE`, [b[0].topupId]);
+    for (const { paymentId } of b) {
+      await sandboxPost(`/_sandbox/mercadopago/payments/${paymentId}/status`, { status: 'approved' });
+    }
+    await Promise.all(
+      b.map(({ paymentId }) => sandboxPost(`/_sandbox/mercadopago/payments/${paymentId}/notify`)),
+    );
     await expectEventually(async () => {
       const waiting = await query<{ n: number }>(
         `SELECT count(*)::int AS n FROM pg_stat_activity
@@ -181,9 +189,14 @@ describe('payments survive a killed worker and a broker restart (built services,
     await locker.end();
 
     worker = await startWorker();
-    await expectEventually(async () => expect(await balance(b.tenantId)).toBe(6000), { timeoutMs: 30000 });
-    for (const { tenantId, paymentId } of [a, b]) {
-      expect(await balance(tenantId)).toBe(tenantId === a.tenantId ? 9000 : 6000);
+    await expectEventually(
+      async () => {
+        for (const { tenantId, amountCents } of b) expect(await balance(tenantId)).toBe(amountCents);
+      },
+      { timeoutMs: 30000 },
+    );
+    for (const { tenantId, paymentId, amountCents } of [{ ...a, amountCents: 9000 }, ...b]) {
+      expect(await balance(tenantId)).toBe(amountCents);
       expect(await entryCount(tenantId)).toBe(1);
       const [event] = await query<{ status: string }>(
         `SELECT status FROM webhooks.events WHERE resource_id = $1`,
