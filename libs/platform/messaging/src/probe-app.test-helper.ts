@@ -3,12 +3,20 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { EventEnvelope, ProbeData, ProbeEvent } from '@realapp/contracts';
-import { BaseConfig, createHttpApp, createRootLogger, IncidentsModule, loadConfig, PlatformModule } from '@realapp/platform';
+import {
+  BaseConfig,
+  createHttpApp,
+  createRootLogger,
+  IncidentsModule,
+  loadConfig,
+  PlatformModule,
+} from '@realapp/platform';
 import { AmqpConnection, BrokerReadiness } from './amqp-connection';
 import { ack, ConsumeResult } from './consume-result';
 import { InboxService } from './inbox.service';
 import { MessagingModule } from './messaging.module';
-import { OnEvent } from './on-event.decorator';
+import { failureResult, retryLater } from './consume-result';
+import { OnEvent, OnEventBatch } from './on-event.decorator';
 import { startConsumers } from './rmq.transport';
 
 /*
@@ -40,7 +48,10 @@ class ProbeConsumer {
     behaviour.set(envelope.data.key, plan);
     if ((envelope.data.failTimes ?? 0) >= plan.attempts) throw new Error(`probe failure ${plan.attempts}`);
     await this.effects.inbox.runOnce(SERVICE, envelope.id, (tx) =>
-      tx.query(`INSERT INTO public.probe_effects (key, message_id) VALUES ($1, $2)`, [envelope.data.key, envelope.id]),
+      tx.query(`INSERT INTO public.probe_effects (key, message_id) VALUES ($1, $2)`, [
+        envelope.data.key,
+        envelope.id,
+      ]),
     );
     if (plan.crashAfterCommit) {
       plan.crashAfterCommit = false;
@@ -52,8 +63,58 @@ class ProbeConsumer {
   }
 }
 
-function probeModule(config: BaseConfig): DynamicModule {
-  @Module({ controllers: [ProbeConsumer], providers: [ProbeEffects] })
+/** Sizes of the batches the batch probe was handed, in order (for the batch consumer's tests). */
+export const batches: number[] = [];
+
+/** Batches of at most this many: small, so a burst of a few dozen spans several. */
+export const PROBE_BATCH = 8;
+
+/**
+ * The probe as a batch consumer: each message of a batch applied under the inbox on its own, a
+ * `failTimes` message answering `retry` (its neighbours unaffected), and a key `throw-batch`
+ * making the whole batch throw once.
+ */
+@Controller()
+class ProbeBatchConsumer {
+  constructor(private readonly effects: ProbeEffects) {}
+
+  @OnEventBatch(ProbeEvent, { max: PROBE_BATCH })
+  async handle(envelopes: ReadonlyArray<EventEnvelope<ProbeData>>): Promise<ConsumeResult[]> {
+    batches.push(envelopes.length);
+    const throwing = envelopes.find(
+      (envelope) => envelope.data.key.startsWith('throw-batch') && !behaviour.has(envelope.data.key),
+    );
+    if (throwing) {
+      behaviour.set(throwing.data.key, { attempts: 1 });
+      throw new Error('probe batch failure');
+    }
+    const results: ConsumeResult[] = [];
+    for (const envelope of envelopes) {
+      const plan = behaviour.get(envelope.data.key) ?? { attempts: 0 };
+      plan.attempts++;
+      behaviour.set(envelope.data.key, plan);
+      if ((envelope.data.failTimes ?? 0) >= plan.attempts) {
+        results.push(retryLater(`probe failure ${plan.attempts}`));
+        continue;
+      }
+      try {
+        await this.effects.inbox.runOnce(SERVICE, envelope.id, (tx) =>
+          tx.query(`INSERT INTO public.probe_effects (key, message_id) VALUES ($1, $2)`, [
+            envelope.data.key,
+            envelope.id,
+          ]),
+        );
+        results.push(ack());
+      } catch (error) {
+        results.push(failureResult(error));
+      }
+    }
+    return results;
+  }
+}
+
+function probeModule(config: BaseConfig, batch: boolean): DynamicModule {
+  @Module({ controllers: [batch ? ProbeBatchConsumer : ProbeConsumer], providers: [ProbeEffects] })
   class ProbeModule {}
   return {
     module: ProbeModule,
@@ -71,11 +132,22 @@ function probeModule(config: BaseConfig): DynamicModule {
   };
 }
 
-export async function startProbeApp(env: Record<string, string>): Promise<NestFastifyApplication> {
+/**
+ * `consume: false` leaves the consumers stopped (start them with `startConsumers(app)`), so a
+ * test can fill the queue first.
+ */
+export async function startProbeApp(
+  env: Record<string, string>,
+  options: { batch?: boolean; consume?: boolean } = {},
+): Promise<NestFastifyApplication> {
   const config = loadConfig(SERVICE, BaseConfig, env);
-  const app = await createHttpApp(probeModule(config), { service: SERVICE, config, title: 'probe', description: 'probe' });
-  await startConsumers(app);
+  const app = await createHttpApp(probeModule(config, options.batch ?? false), {
+    service: SERVICE,
+    config,
+    title: 'probe',
+    description: 'probe',
+  });
+  if (options.consume ?? true) await startConsumers(app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   return app;
 }
-
