@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { connect, ChannelModel, ConfirmChannel, Channel } from 'amqplib';
 import { ReadinessCheck } from '@realapp/platform';
+import { coalesceFrameWrites } from './frame-coalescing';
 
 export interface AmqpConnectionOptions {
   url: string;
@@ -51,6 +52,8 @@ export class AmqpConnection implements OnModuleDestroy {
         clientProperties: { connection_name: this.options.service },
         timeout: 3000,
       });
+      if (!coalesceFrameWrites(model))
+        this.logger.warn('amqplib internals changed: frames are written one by one');
       model.on('error', (error: Error) => this.logger.warn({ err: error }, 'broker connection error'));
       model.on('close', () => this.onLost());
       this.model = model;

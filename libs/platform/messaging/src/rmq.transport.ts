@@ -106,7 +106,15 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
         const collect =
           batch === null
             ? null
-            : batchCollector(batch, (messages) => void this.handleBatch(channel, queue, pattern, messages));
+            : batchCollector(batch, (messages) =>
+                // handleBatch settles or requeues every message itself; a throw here is a bug, not a message's fate.
+                this.handleBatch(channel, queue, pattern, messages).catch((error: unknown) =>
+                  this.logger.error(
+                    { err: error, queue },
+                    'batch handling failed; its messages return when the channel closes',
+                  ),
+                ),
+              );
         await channel.consume(queue, (message) => {
           if (!message) return;
           if (collect) collect(message);
@@ -357,28 +365,42 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
 }
 
 /**
- * Gathers the messages the broker delivers in one read (amqplib hands them over synchronously,
- * one after another) into one batch, flushed on the next turn of the event loop or at `max`.
+ * How many batches of one consumer are handled at once. While they are, new deliveries gather and
+ * go together in the next one: batches grow with the load, and nothing waits for one to fill.
+ */
+const BATCHES_IN_FLIGHT = 2;
+
+/**
+ * Gathers deliveries into batches for `handle`: what arrived in one read (amqplib hands the
+ * messages of a read over synchronously, one after another), or everything that arrived while
+ * BATCHES_IN_FLIGHT batches were being handled, up to `max` each.
  */
 function batchCollector(
   max: number,
-  flush: (messages: ConsumeMessage[]) => void,
+  handle: (messages: ConsumeMessage[]) => Promise<void>,
 ): (message: ConsumeMessage) => void {
   let pending: ConsumeMessage[] = [];
+  let inFlight = 0;
   let scheduled = false;
   const drain = (): void => {
     scheduled = false;
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    flush(batch);
+    while (inFlight < BATCHES_IN_FLIGHT && pending.length > 0) {
+      const batch = pending.slice(0, max);
+      pending = pending.slice(batch.length);
+      inFlight++;
+      void handle(batch).finally(() => {
+        inFlight--;
+        schedule();
+      });
+    }
+  };
+  const schedule = (): void => {
+    if (scheduled || pending.length === 0 || inFlight >= BATCHES_IN_FLIGHT) return;
+    scheduled = true;
+    setImmediate(drain);
   };
   return (message) => {
     pending.push(message);
-    if (pending.length >= max) drain();
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(drain);
-    }
+    schedule();
   };
 }
