@@ -20,7 +20,11 @@ const server = createServer((request, response) => {
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
   request.on('end', () => {
     pool
-      .query({ name: 'baseline_insert', text: 'INSERT INTO bench.baseline_webhooks (body) VALUES ($1)', values: [Buffer.concat(chunks)] })
+      .query({
+        name: 'baseline_insert',
+        text: 'INSERT INTO bench.baseline_webhooks (body) VALUES ($1)',
+        values: [Buffer.concat(chunks)],
+      })
       .then(
         () => {
           response.writeHead(200, { 'content-type': 'application/json' });

@@ -5,11 +5,17 @@ import { runAppBench } from './app.bench';
 import { renderAppReport, writeAppReport } from './app-report';
 
 /*
- * `npm run bench -- <scenario> [--key=value…]`. Scenarios: `webhooks`.
- * Options (webhooks): --events=20000 (distinct signed webhooks for each gateway run) --duration=15 (how long the
- * baseline runs, cycling through the events) --connections=64 --pool=20 --log-level=info
+ * `npm run bench -- <scenario> [--key=value…]`. Scenarios: `webhooks`, `app`.
+ * Scenario `webhooks` runs, in order: the baseline, the gateway alone (with --intake-only), then with the worker
+ * crediting a flood (as fast as the gateway answers) and, once its credits are done, a sustained run at a fixed rate.
+ * Options: --events=20000 (distinct signed webhooks for the flood; the intake-only run gets a third as many)
+ * --rate=2000 (webhooks/s over all connections in the sustained run) --sustained-seconds=10 (the sustained run
+ * sends rate × seconds fresh webhooks) --duration=15 (how long the baseline runs, cycling through the flood's
+ * events) --connections=64 (every run; --rate must be at least this) --pool=20 --log-level=info
  * --intake-only (also measure the gateway with no worker running) --no-docs (do not touch docs/)
  * --cpu-profiles (V8 profiles of the gateway and the worker in tmp/bench/profiles).
+ * At the defaults it should take 2–3 minutes on 2 cores, most of it preparing 40,000 top-ups (~25 s) and waiting for
+ * credits; a credit wait gives up after 30 s without a credit, or 30 s + 5 ms per webhook in all.
  * Scenario `app` (wallet read and order creation, each beside its baseline, RSS per service):
  * --duration=15 --connections=32 --pool=20 --tenants=150 --log-level=warn --no-docs.
  */
@@ -60,6 +66,8 @@ async function main(): Promise<void> {
     adminDatabaseUrl: process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     events: integer(options, 'events', 20000),
+    rate: integer(options, 'rate', 2000),
+    sustainedSeconds: integer(options, 'sustained-seconds', 10),
     durationSeconds: integer(options, 'duration', 15),
     connections: integer(options, 'connections', 64),
     poolSize: integer(options, 'pool', 20),

@@ -56,7 +56,10 @@ export async function startService(options: {
   };
   const deadline = Date.now() + (options.timeoutMs ?? 60000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}; see ${options.logDir}/${options.name}.log`);
+    if (child.exitCode !== null)
+      throw new Error(
+        `${options.name} exited with ${child.exitCode}; see ${options.logDir}/${options.name}.log`,
+      );
     try {
       const response = await fetch(`${url}${options.readyPath}`, { signal: AbortSignal.timeout(2000) });
       if (response.status === 200) return { name: options.name, url, child, stop };
@@ -65,7 +68,9 @@ export async function startService(options: {
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`${options.name} was not ready within ${options.timeoutMs ?? 60000} ms; see ${options.logDir}/${options.name}.log`);
+      throw new Error(
+        `${options.name} was not ready within ${options.timeoutMs ?? 60000} ms; see ${options.logDir}/${options.name}.log`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -1,4 +1,13 @@
-import { LoadSpan, percentile, ratePerSecond, sortedCopy } from './stats';
+import {
+  creditDeadlineMs,
+  creditsKeptPace,
+  heldRate,
+  LoadSpan,
+  peakRate,
+  percentile,
+  ratePerSecond,
+  sortedCopy,
+} from './stats';
 
 describe('percentile', () => {
   it('uses the nearest rank', () => {
@@ -50,5 +59,77 @@ describe('LoadSpan', () => {
     span.answered();
     expect(span.seconds).toBeGreaterThanOrEqual(0.015);
     expect(span.seconds).toBeLessThan(1);
+  });
+});
+
+describe('creditDeadlineMs', () => {
+  it('grows with the events, from a floor for the worker to get going', () => {
+    expect(creditDeadlineMs(0)).toBe(30_000);
+    expect(creditDeadlineMs(20_000)).toBe(130_000);
+    expect(creditDeadlineMs(40_000)).toBe(230_000);
+  });
+
+  it('leaves room for the slowest crediting measured (240/s)', () => {
+    for (const events of [1_000, 6_666, 20_000, 100_000]) {
+      expect(creditDeadlineMs(events)).toBeGreaterThan((events / 240) * 1000);
+    }
+  });
+});
+
+describe('peakRate', () => {
+  it('is the average for an even stream', () => {
+    // 2,000/s for 10 s: one every 0.5 ms.
+    const even = Array.from({ length: 20_000 }, (_, i) => i * 0.5);
+    expect(peakRate(even, 100)).toBe(2000);
+  });
+
+  it('shows bursts the average hides', () => {
+    // 2,000 a second, each second's sent within its first 0.6 s (autocannon's per-second pacing).
+    const bursts = Array.from({ length: 10 }, (_, s) =>
+      Array.from({ length: 2000 }, (_, i) => s * 1000 + i * 0.3),
+    ).flat();
+    expect(peakRate(bursts, 100)).toBe(3340);
+  });
+
+  it('counts a window as [t, t + window): a send exactly one window later starts the next', () => {
+    expect(peakRate([0, 50, 100, 150], 100)).toBe(20);
+    expect(peakRate([0, 99, 100], 100)).toBe(20);
+  });
+
+  it('is 0 for nothing sent', () => {
+    expect(peakRate([], 100)).toBe(0);
+  });
+});
+
+describe('heldRate', () => {
+  it('holds at 95% of the asked rate and above, not below', () => {
+    // 20,000 at 2,000/s: the last answer comes just after 10 s.
+    expect(heldRate(1992, 2000)).toBe(true);
+    expect(heldRate(1900, 2000)).toBe(true);
+    expect(heldRate(1899, 2000)).toBe(false);
+    expect(heldRate(Number.NaN, 2000)).toBe(false);
+  });
+});
+
+describe('creditsKeptPace', () => {
+  const kept = { sent: 20_000, credited: 20_000, drainLagMs: 350, p99Ms: 420 };
+
+  it('keeps pace when the backlog drains within a second and p99 is under a second', () => {
+    expect(creditsKeptPace(kept)).toBe(true);
+    expect(creditsKeptPace({ ...kept, drainLagMs: 1000, p99Ms: 999 })).toBe(true);
+  });
+
+  it('falls behind when the last credit comes more than a second after the last webhook', () => {
+    expect(creditsKeptPace({ ...kept, drainLagMs: 1001 })).toBe(false);
+  });
+
+  it('falls behind when 1% of the webhooks waited a second or more, however fast the end drained', () => {
+    expect(creditsKeptPace({ ...kept, p99Ms: 1000 })).toBe(false);
+  });
+
+  it('never keeps pace with a webhook left uncredited or nothing sent', () => {
+    expect(creditsKeptPace({ ...kept, credited: 19_999, drainLagMs: Number.NaN })).toBe(false);
+    expect(creditsKeptPace({ ...kept, credited: 19_999 })).toBe(false);
+    expect(creditsKeptPace({ sent: 0, credited: 0, drainLagMs: Number.NaN, p99Ms: Number.NaN })).toBe(false);
   });
 });

@@ -9,21 +9,38 @@ import { SUBSCRIPTIONS } from '@realapp/contracts';
 import { destroyTopology, Topology } from '@realapp/messaging';
 import { signMercadoPago } from '@realapp/payments';
 import { timedAutocannon } from './app-load';
+import { pacedLoad } from './paced-load';
 import { freePort, Service, startService } from './processes';
-import { percentile, ratePerSecond, round, sortedCopy } from './stats';
+import {
+  creditDeadlineMs,
+  creditsKeptPace,
+  heldRate,
+  peakRate,
+  percentile,
+  ratePerSecond,
+  round,
+  sortedCopy,
+} from './stats';
 
 /*
  * `npm run bench -- webhooks`: correctly signed Mercado Pago webhooks against the built
  * webhook-gateway, with the codex-worker crediting them as they arrive, next to a bare node:http
  * + one INSERT baseline measured in the same run on the same machine (SPEC issue 4 targets).
+ * Two gateway runs with the worker: a flood (as fast as the gateway answers: its capacity) and a
+ * sustained run at a fixed rate (whether credits keep pace with arrivals, and latency at that rate
+ * rather than at saturation, where p99 is queueing by construction).
  */
 
 export interface WebhookBenchOptions {
   root: string;
   adminDatabaseUrl: string;
   amqpUrl: string;
-  /** Distinct pre-signed events (each with its own pending top-up); a gateway run stops when they are spent. */
+  /** Distinct pre-signed events (each with its own pending top-up) for the flood; it stops when they are spent. */
   events: number;
+  /** Webhooks per second, all connections together, in the sustained run. */
+  rate: number;
+  /** The sustained run sends `rate × sustainedSeconds` fresh events. */
+  sustainedSeconds: number;
   /** How long the baseline runs, cycling through the events (it stores bytes; a repeat costs it what a new one does). */
   durationSeconds: number;
   connections: number;
@@ -57,26 +74,51 @@ export interface CreditFigures {
   sent: number;
   credited: number;
   creditedWhenLoadEnded: number;
+  /** Webhook sent → its top-up's approved_at, ms. */
   p50: number;
   p99: number;
+  max: number;
+  /** Credits per second, first webhook sent → last credit. */
   perSecond: number;
+  /** Last webhook sent → last credit, ms; NaN when not every webhook was credited. */
+  drainLagMs: number;
+  /** See creditsKeptPace. */
+  keptPace: boolean;
   ledgerTopups: number;
   storedEvents: number;
   exactlyOnce: boolean;
+}
+
+export interface SustainedFigures {
+  /** Webhooks per second asked of the paced sender. */
+  askedRate: number;
+  load: LoadFigures;
+  /** Most webhooks sent in any 100 ms, per second: shows the sending was even (close to the asked rate). */
+  peakSendRate: number;
+  /** accepted/s reached HELD_RATE_SHARE of the asked rate. */
+  heldRate: boolean;
+  credits: CreditFigures;
 }
 
 export interface WebhookBenchResult {
   options: WebhookBenchOptions;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; postgres: string };
   baseline: LoadFigures;
-  gateway: LoadFigures;
   intakeOnly: LoadFigures | null;
-  credits: CreditFigures;
+  /** Gateway with the worker crediting, as fast as the gateway answers. */
+  flood: LoadFigures;
+  floodCredits: CreditFigures;
+  sustained: SustainedFigures;
+  /** The flood's accepted/s over the baseline's. */
   ratio: number;
+  /** The intake-only run's accepted/s over the baseline's, when measured. */
+  intakeRatio: number | null;
 }
 
 interface PreparedEvent {
   topupId: string;
+  paymentId: string;
+  requestId: string;
   path: string;
   headers: Record<string, string>;
   body: string;
@@ -86,6 +128,12 @@ const BENCH_DB = 'realapp_bench';
 const AMQP_PREFIX = 'bench.';
 const MP_SECRET = 'dev-mercadopago-webhook-secret';
 const TENANTS = 1000;
+/**
+ * A credit wait also ends when nothing was credited for this long, so a dead worker does not hold
+ * the bench for the whole deadline. Six times the longest retry delay a credit can sit in (5 s
+ * before the third and last attempt, at the default MESSAGE_RETRY_BASE_DELAY_MS and attempts).
+ */
+const CREDIT_STALL_MS = 30_000;
 
 function databaseUrl(adminUrl: string, name: string): string {
   const url = new URL(adminUrl);
@@ -197,25 +245,16 @@ async function prepareEvents(
       ],
     ),
   );
-  // Signed now: the run must start within the 300 s tolerance.
-  const ts = Math.floor(Date.now() / 1000);
   let notificationId = 90_000_000_000 + Math.floor(Math.random() * 1_000_000_000);
-  return rows.map((row) => {
+  const unsigned = rows.map((row) => {
     const requestId = randomUUID();
     const id = ++notificationId;
     return {
       topupId: row.topupId,
+      paymentId: row.paymentId,
+      requestId,
       path: `/v1/webhooks/mercadopago?data.id=${row.paymentId}&type=payment`,
-      headers: {
-        'content-type': 'application/json',
-        'x-request-id': requestId,
-        'x-signature': signMercadoPago({
-          secret: MP_SECRET,
-          dataId: row.paymentId,
-          xRequestId: requestId,
-          ts,
-        }),
-      },
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId },
       body: JSON.stringify({
         id,
         live_mode: false,
@@ -228,6 +267,28 @@ async function prepareEvents(
       }),
     };
   });
+  return signedNow(unsigned);
+}
+
+/**
+ * The events signed with the current time, just before their run: the gateway refuses signatures
+ * older than its 300 s tolerance, and the sustained run starts only after the flood's credits,
+ * which can take minutes.
+ */
+function signedNow(events: readonly PreparedEvent[]): PreparedEvent[] {
+  const ts = Math.floor(Date.now() / 1000);
+  return events.map((event) => ({
+    ...event,
+    headers: {
+      ...event.headers,
+      'x-signature': signMercadoPago({
+        secret: MP_SECRET,
+        dataId: event.paymentId,
+        xRequestId: event.requestId,
+        ts,
+      }),
+    },
+  }));
 }
 
 function figures(
@@ -257,6 +318,11 @@ interface LoadPlan {
    * too short for a steady-state rate.
    */
   cycleForSeconds?: number;
+  /**
+   * Webhooks per second over all connections, each sent at its own evenly spaced moment
+   * (pacedLoad); unset, autocannon's connections send as fast as they are answered.
+   */
+  rate?: number;
   /** Learns when each event left. */
   onSent?: (event: PreparedEvent, at: number) => void;
 }
@@ -272,6 +338,26 @@ async function load(
   let next = 0;
   const cycling = plan.cycleForSeconds !== undefined;
   const loadAverage = round(loadavg()[0], 1);
+  if (plan.rate !== undefined) {
+    const paced = await pacedLoad(url, events, plan.rate, options.connections, (index, at) =>
+      plan.onSent?.(events[index], at),
+    );
+    const pacedFigures: LoadFigures = {
+      label,
+      loadAverage,
+      requests: paced.sent,
+      ok: paced.ok,
+      non2xx: paced.non2xx,
+      errors: paced.errors,
+      seconds: round(paced.seconds, 2),
+      perSecond: round(ratePerSecond(paced.ok, paced.seconds), 0),
+      p50: paced.p50,
+      p99: paced.p99,
+      max: paced.max,
+    };
+    logFigures(pacedFigures);
+    return pacedFigures;
+  }
   const { result, seconds } = await timedAutocannon(
     {
       url,
@@ -287,11 +373,15 @@ async function load(
     },
   );
   const figuresOf = { ...figures(label, result, seconds), loadAverage };
+  logFigures(figuresOf);
+  return figuresOf;
+}
+
+function logFigures(figuresOf: LoadFigures): void {
   log(
-    `  ${label}: ${figuresOf.perSecond}/s over ${figuresOf.seconds.toFixed(2)} s (load average before: ${loadAverage}), ` +
+    `  ${figuresOf.label}: ${figuresOf.perSecond}/s over ${figuresOf.seconds.toFixed(2)} s (load average before: ${figuresOf.loadAverage}), ` +
       `p50 ${figuresOf.p50} ms, p99 ${figuresOf.p99} ms, non-2xx ${figuresOf.non2xx}, errors ${figuresOf.errors}`,
   );
-  return figuresOf;
 }
 
 function profileArgs(options: WebhookBenchOptions, logDir: string): string[] {
@@ -324,11 +414,22 @@ async function creditFigures(
   storedBefore: number,
 ): Promise<CreditFigures> {
   const ids = [...sentAt.keys()];
-  const deadline = Date.now() + 180_000;
+  const started = Date.now();
+  const deadline = started + creditDeadlineMs(ids.length);
   let credited = await countApproved(dbUrl, ids);
-  while (credited < ids.length && Date.now() < deadline) {
+  let progressedAt = started;
+  while (credited < ids.length && Date.now() < deadline && Date.now() - progressedAt < CREDIT_STALL_MS) {
     await new Promise((resolve) => setTimeout(resolve, 500));
-    credited = await countApproved(dbUrl, ids);
+    const now = await countApproved(dbUrl, ids);
+    if (now > credited) progressedAt = Date.now();
+    credited = now;
+  }
+  if (credited < ids.length) {
+    const why =
+      Date.now() >= deadline ? 'the deadline passed' : `nothing credited for ${CREDIT_STALL_MS / 1000} s`;
+    log(
+      `  gave up waiting after ${round((Date.now() - started) / 1000)} s (${why}): ${credited}/${ids.length} credited`,
+    );
   }
   return withClient(dbUrl, async (client) => {
     const rows = (
@@ -340,8 +441,11 @@ async function creditFigures(
     const latencies = sortedCopy(
       rows.map((row) => row.approved_at.getTime() - (sentAt.get(row.id) ?? row.approved_at.getTime())),
     );
-    const firstSent = Math.min(...sentAt.values());
-    const lastCredit = Math.max(...rows.map((row) => row.approved_at.getTime()));
+    // Reduced, not spread: a spread of a few hundred thousand values (a large --events) overflows the stack.
+    const sent = [...sentAt.values()];
+    const firstSent = sent.reduce((a, b) => Math.min(a, b), Infinity);
+    const lastSent = sent.reduce((a, b) => Math.max(a, b), -Infinity);
+    const lastCredit = rows.reduce((a, row) => Math.max(a, row.approved_at.getTime()), -Infinity);
     // The credits of exactly the top-ups this run sent webhooks for (the warm-up's is not one of them).
     const ledger = (
       await client.query<{ n: number; distinct: number }>(
@@ -353,13 +457,18 @@ async function creditFigures(
     const stored =
       (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhooks.events`)).rows[0].n -
       storedBefore;
+    const p99 = percentile(latencies, 99);
+    const drainLagMs = credited === ids.length && ids.length > 0 ? lastCredit - lastSent : Number.NaN;
     return {
       sent: ids.length,
       credited,
       creditedWhenLoadEnded,
       p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
+      p99,
+      max: latencies.length > 0 ? latencies[latencies.length - 1] : Number.NaN,
       perSecond: round(ratePerSecond(credited, (lastCredit - firstSent) / 1000), 0),
+      drainLagMs,
+      keptPace: creditsKeptPace({ sent: ids.length, credited, drainLagMs, p99Ms: p99 }),
       ledgerTopups: ledger.n,
       storedEvents: stored,
       exactlyOnce: ledger.n === ledger.distinct && ledger.n === credited,
@@ -379,7 +488,49 @@ async function resetBrokerTopology(amqpUrl: string): Promise<void> {
   }
 }
 
+/**
+ * Waits until the platform is idle again: no outbox row left to relay and nothing queued for the
+ * worker. The flood's credits are followed by their own events (approval, re-evaluation); a run
+ * started before they are consumed would measure them too.
+ */
+async function waitForQuiet(dbUrl: string, amqpUrl: string): Promise<void> {
+  const topology = new Topology(AMQP_PREFIX, 3, 1000, SUBSCRIPTIONS);
+  // The worker's queues: the other services are not running here, so theirs only fill up.
+  const queues = (SUBSCRIPTIONS['codex-worker'] ?? []).map((type) => topology.queue('codex-worker', type));
+  const connection = await connect(amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const unpublished = (
+        await monitor(dbUrl).query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM messaging.outbox WHERE published_at IS NULL`,
+        )
+      ).rows[0].n;
+      let queued = 0;
+      for (const queue of queues) queued += (await channel.checkQueue(queue)).messageCount;
+      if (unpublished === 0 && queued === 0) return;
+      if (Date.now() > deadline) {
+        log(
+          `  still busy after 60 s (${unpublished} outbox rows, ${queued} queued messages): starting anyway`,
+        );
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
 export async function runWebhookBench(options: WebhookBenchOptions): Promise<WebhookBenchResult> {
+  const sustainedCount = options.rate * options.sustainedSeconds;
+  // Fewer requests than connections would leave connections idle and the figures about something else.
+  if (sustainedCount < options.connections || options.rate < options.connections) {
+    throw new Error(
+      `--rate (${options.rate}) and --rate × --sustained-seconds (${sustainedCount}) must be at least --connections (${options.connections})`,
+    );
+  }
   const logDir = join(options.root, 'tmp/bench');
   // Nothing to delete on a first run; a broker that is down fails the run when the services start.
   await resetBrokerTopology(options.amqpUrl).catch(() => undefined);
@@ -444,13 +595,13 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
     };
 
     const intakeEvents = options.intakeOnly ? Math.floor(options.events / 3) : 0;
-    log(
-      `creating ${options.events + intakeEvents} pending top-ups with approved PIX payments at the sandbox`,
-    );
-    const all = await prepareEvents(options.events + intakeEvents + 1, dbUrl, sandbox.url, gateway.url);
+    const total = options.events + intakeEvents + sustainedCount;
+    log(`creating ${total} pending top-ups with approved PIX payments at the sandbox`);
+    const all = await prepareEvents(total + 1, dbUrl, sandbox.url, gateway.url);
     const events = all.slice(0, options.events);
     const intake = all.slice(options.events, options.events + intakeEvents);
-    const warmUp = all[all.length - 1];
+    const sustainedEvents = all.slice(options.events + intakeEvents, total);
+    const warmUp = all[total];
 
     log('warming up (500 deliveries of one event to each server: JIT, pools, prepared statements)');
     await load('warm-up gateway', gateway.url, Array<PreparedEvent>(500).fill(warmUp), options);
@@ -491,22 +642,52 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
       );
     }
 
-    const storedBefore = await withClient(
-      dbUrl,
-      async (c) => (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhooks.events`)).rows[0].n,
-    );
+    const storedEvents = async (): Promise<number> =>
+      withClient(
+        dbUrl,
+        async (c) =>
+          (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhooks.events`)).rows[0].n,
+      );
+    /** One gateway run with the worker crediting, then its credits waited for and measured. */
+    const creditedRun = async (
+      label: string,
+      runEvents: readonly PreparedEvent[],
+      rate?: number,
+    ): Promise<{ figures: LoadFigures; sentAt: Map<string, number>; credits: CreditFigures }> => {
+      const storedBefore = await storedEvents();
+      const sentAt = new Map<string, number>();
+      const figures = await load(label, gateway.url, signedNow(runEvents), options, {
+        rate,
+        onSent: (event, at) => {
+          if (!sentAt.has(event.topupId)) sentAt.set(event.topupId, at);
+        },
+      });
+      const creditedWhenLoadEnded = await countApproved(dbUrl, [...sentAt.keys()]);
+      log(`waiting for the credits (${creditedWhenLoadEnded}/${sentAt.size} done when the load ended)`);
+      const credits = await creditFigures(dbUrl, sentAt, creditedWhenLoadEnded, storedBefore);
+      log(
+        `  ${credits.credited}/${credits.sent} credited, ${credits.perSecond}/s, end-to-end p99 ${credits.p99} ms, ` +
+          (Number.isNaN(credits.drainLagMs)
+            ? 'not every webhook credited'
+            : `last credit ${credits.drainLagMs} ms after the last webhook`),
+      );
+      return { figures, sentAt, credits };
+    };
+
     log(
-      `gateway with the worker crediting: ${events.length} distinct signed webhooks, ${options.connections} connections`,
+      `flood, the worker crediting: ${events.length} distinct signed webhooks, ${options.connections} connections, as fast as answered`,
     );
-    const sentAt = new Map<string, number>();
-    const gatewayFigures = await load('gateway + worker', gateway.url, events, options, {
-      onSent: (event, at) => {
-        if (!sentAt.has(event.topupId)) sentAt.set(event.topupId, at);
-      },
-    });
-    const creditedWhenLoadEnded = await countApproved(dbUrl, [...sentAt.keys()]);
-    log(`waiting for the credits (${creditedWhenLoadEnded}/${sentAt.size} done when the load ended)`);
-    const credits = await creditFigures(dbUrl, sentAt, creditedWhenLoadEnded, storedBefore);
+    const flood = await creditedRun('gateway + worker (flood)', events);
+    await waitForQuiet(dbUrl, options.amqpUrl);
+
+    log(
+      `sustained, the worker crediting: ${sustainedEvents.length} distinct signed webhooks at ${options.rate}/s, ${options.connections} connections`,
+    );
+    const sustained = await creditedRun(
+      `gateway + worker (sustained, ${options.rate}/s asked)`,
+      sustainedEvents,
+      options.rate,
+    );
 
     return {
       options,
@@ -522,10 +703,18 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
         ),
       },
       baseline: baselineFigures,
-      gateway: gatewayFigures,
       intakeOnly: intakeFigures,
-      credits,
-      ratio: round(gatewayFigures.perSecond / baselineFigures.perSecond, 2),
+      flood: flood.figures,
+      floodCredits: flood.credits,
+      sustained: {
+        askedRate: options.rate,
+        load: sustained.figures,
+        peakSendRate: round(peakRate(sortedCopy(sustained.sentAt.values()), 100), 0),
+        heldRate: heldRate(sustained.figures.perSecond, options.rate),
+        credits: sustained.credits,
+      },
+      ratio: round(flood.figures.perSecond / baselineFigures.perSecond, 2),
+      intakeRatio: intakeFigures ? round(intakeFigures.perSecond / baselineFigures.perSecond, 2) : null,
     };
   } finally {
     for (const pool of monitors.values()) await pool.end().catch(() => undefined);
