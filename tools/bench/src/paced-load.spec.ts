@@ -23,11 +23,15 @@ describe('pacedLoad', () => {
         const status = body === 'refuse' ? 401 : 200;
         // Every tenth answer closes its connection: the sender must open another one.
         const close = seen.length % 10 === 0;
+        const payload = JSON.stringify({ received: true, padding: 'x'.repeat(3000) });
+        // Half the answers say their length, half are chunked (node's default without one): both are read.
+        const length = seen.length % 2 === 0 ? { 'content-length': String(Buffer.byteLength(payload)) } : {};
         response.writeHead(status, {
           'content-type': 'application/json',
+          ...length,
           ...(close ? { connection: 'close' } : {}),
         });
-        response.end(JSON.stringify({ received: true, padding: 'x'.repeat(3000) }));
+        response.end(payload);
       });
     });
     server.on('connection', () => connections++);
