@@ -2,12 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import {
-  BalanceNegative,
-  EventDefinition,
-  OrdersReevaluationRequested,
-  TopupApproved,
-} from '@realapp/contracts';
+import { BalanceNegative, EventDefinition, TopupApproved } from '@realapp/contracts';
 import { CreditInput, LedgerEntry, LedgerPosting, LedgerService } from '@realapp/ledger';
 import { OutboxService, OutgoingEvent } from '@realapp/messaging';
 import { AppError, decodeCursor, notFound, Page, toPage, validationFailed } from '@realapp/platform';
@@ -177,10 +172,12 @@ function approvalCredit(row: TopupEntity, observation: Observation): CreditInput
   };
 }
 
-/** What an applied credit announces: the approval, and a re-evaluation of the orders waiting for money. */
+/**
+ * What an applied credit announces. The approval is also what re-evaluates the tenant's waiting
+ * orders (the worker's consumer of it does both): no separate re-evaluation event per credit.
+ */
 function approvalEvents(
   row: TopupEntity,
-  entry: LedgerEntry,
 ): Array<{ definition: EventDefinition; event: OutgoingEvent<object> }> {
   return [
     {
@@ -193,13 +190,6 @@ function approvalEvents(
           amountCents: row.amountCents,
           provider: row.provider,
         },
-      },
-    },
-    {
-      definition: OrdersReevaluationRequested,
-      event: {
-        tenantId: row.tenantId,
-        data: { tenantId: row.tenantId, cause: 'topup_approved', reference: entry.reference },
       },
     },
   ];
@@ -490,7 +480,7 @@ export class TopupService {
       result.outcome = 'applied';
       results[index] = result;
       const { causationId, correlationId } = items[index];
-      return approvalEvents(row, postings[i].entry).map(({ definition, event }) => ({
+      return approvalEvents(row).map(({ definition, event }) => ({
         definition,
         event: { ...event, causationId, correlationId },
       }));
@@ -723,7 +713,7 @@ export class TopupService {
         const posting = await this.ledger.credit(tx, approvalCredit(row, observation));
         this.record(posting, result);
         row.approvedAt = now;
-        if (posting.applied) await this.outbox.enqueueMany(tx, approvalEvents(row, posting.entry));
+        if (posting.applied) await this.outbox.enqueueMany(tx, approvalEvents(row));
         break;
       }
       case 'refunded':

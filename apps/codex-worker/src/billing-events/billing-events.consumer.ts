@@ -8,15 +8,18 @@ import {
   TopupApprovedData,
 } from '@realapp/contracts';
 import { MetricsService } from '@realapp/platform';
+import { CampaignsModule } from '../campaigns/campaigns.module';
+import { WaitingOrders } from '../campaigns/waiting-orders';
 import { ack, ConsumeResult, InboxService, OnEvent, OnEventBatch } from '@realapp/messaging';
 
 const CONSUMER = 'codex-worker.billing-events';
 
 /**
- * Counts money and plans as they arrive, for on-call dashboards (credits applied, plans
- * activated). The waiting orders react to `ads.orders.reevaluation_requested`, published in the
- * same transaction; these two events are the business record of what happened. Counted through
- * the inbox so a redelivered event is not counted twice.
+ * What arriving money and plans set off in the worker: on-call's counters (credits applied, plans
+ * activated), counted through the inbox so a redelivered event is not counted twice, and, for a
+ * credit, the tenant's waiting orders re-evaluated. A top-up's approval is itself the event that
+ * re-evaluates: one message per credit instead of two (docs/performance.md). A plan's activation
+ * comes with an explicit `ads.orders.reevaluation_requested`, consumed in CampaignsModule.
  */
 @Controller()
 export class BillingEventsConsumer {
@@ -26,6 +29,7 @@ export class BillingEventsConsumer {
 
   constructor(
     private readonly inbox: InboxService,
+    private readonly waitingOrders: WaitingOrders,
     metrics: MetricsService,
   ) {
     this.credits = metrics.counter('credits_applied_total', 'Top-ups credited to wallets', ['provider']);
@@ -39,7 +43,7 @@ export class BillingEventsConsumer {
     ]);
   }
 
-  /** In batches: one credit is one approval, and one statement claims a whole batch's inbox ids. */
+  /** In batches: one statement claims a whole batch's inbox ids, one tells which tenants have orders waiting. */
   @OnEventBatch(TopupApproved, { max: 64 })
   async topupApproved(envelopes: ReadonlyArray<EventEnvelope<TopupApprovedData>>): Promise<ConsumeResult[]> {
     const claimed = await this.inbox.claimMany(
@@ -52,7 +56,8 @@ export class BillingEventsConsumer {
       this.credits.inc({ provider: envelope.data.provider });
       this.creditedCents.inc({ provider: envelope.data.provider }, envelope.data.amountCents);
     }
-    return envelopes.map(() => ack());
+    // Counted already when one of them is retried: the inbox keeps the second count out.
+    return this.waitingOrders.reevaluate(envelopes);
   }
 
   @OnEvent(SubscriptionActivated)
@@ -62,5 +67,5 @@ export class BillingEventsConsumer {
   }
 }
 
-@Module({ controllers: [BillingEventsConsumer] })
+@Module({ imports: [CampaignsModule], controllers: [BillingEventsConsumer] })
 export class BillingEventsModule {}

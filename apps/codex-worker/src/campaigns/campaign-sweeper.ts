@@ -79,7 +79,9 @@ export class CampaignSweeper implements OnModuleInit, OnApplicationBootstrap, On
       this.running = this.gate
         .claim('meta-insights', this.config.META_INSIGHTS_INTERVAL_MS)
         .then((claimed) =>
-          claimed ? runWithContext({ correlationId: `meta-insights:${randomUUID()}` }, () => this.runOnce()) : undefined,
+          claimed
+            ? runWithContext({ correlationId: `meta-insights:${randomUUID()}` }, () => this.runOnce())
+            : undefined,
         )
         .then(() => undefined)
         .catch((error: unknown) => this.log.error({ err: error }, 'campaign sweep failed'))

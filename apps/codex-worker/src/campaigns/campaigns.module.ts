@@ -10,6 +10,7 @@ import { CampaignSweeper } from './campaign-sweeper';
 import { OrderActionConsumer } from './order-action.consumer';
 import { OrderQueuedConsumer } from './order-queued.consumer';
 import { OrdersReevaluationConsumer } from './orders-reevaluation.consumer';
+import { WaitingOrders } from './waiting-orders';
 
 /** The worker's campaigns: launch, pause/resume/stop at Meta, insights, re-evaluation, recovery (SPEC §6, §8). */
 @Module({
@@ -35,6 +36,7 @@ import { OrdersReevaluationConsumer } from './orders-reevaluation.consumer';
     OrdersReevaluationConsumer,
     BalanceNegativeConsumer,
   ],
-  providers: [CampaignReconciler, CampaignSweeper],
+  providers: [CampaignReconciler, CampaignSweeper, WaitingOrders],
+  exports: [WaitingOrders],
 })
 export class CampaignsModule {}

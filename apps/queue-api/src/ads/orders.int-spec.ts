@@ -419,6 +419,20 @@ describe('ads orders on the real stack (queue-api + codex-worker, Meta at the sa
       }
     });
 
+    it('queues an insufficient_balance order once a top-up is approved: the approval itself re-evaluates', async () => {
+      const tenant = await aFundedTenant(0);
+      const order = (await create(tenant, anOrder({ budgetCents: 4000 }))).body;
+      expect(order).toMatchObject({ status: 'waiting_payment', waitingReason: 'insufficient_balance' });
+      await stack.topUp(tenant, 4000);
+      await eventuallyActive(tenant, order.id);
+      expect((await get(tenant, order.id)).body.history[1]).toMatchObject({
+        from: 'waiting_payment',
+        to: 'queued',
+        reason: 'budget_held',
+      });
+      expect(await stack.wallet(tenant.tenantId)).toMatchObject({ balanceCents: 4000, heldCents: 4000 });
+    });
+
     it('queues a missing_plan order once the plan is activated', async () => {
       const tenant = stack.aTenant();
       await stack.topUp(tenant, 5000);

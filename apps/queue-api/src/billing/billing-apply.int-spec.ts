@@ -128,22 +128,12 @@ describe('billing application API on the real stack', () => {
       expect(applied?.entries).toHaveLength(1);
       expect(await references(tenant.tenantId)).toEqual([`mercadopago:${paymentId}:topup`]);
       expect(await balance(tenant.tenantId)).toBe(9000);
-      expect(await outboxTypes(tenant.tenantId)).toEqual([
-        'billing.topup.approved',
-        'ads.orders.reevaluation_requested',
-      ]);
+      // The approval is the one event of a credit: its consumer also re-evaluates the waiting orders.
+      expect(await outboxTypes(tenant.tenantId)).toEqual(['billing.topup.approved']);
       expect(await outbox(tenant.tenantId)).toEqual([
         {
           type: 'billing.topup.approved',
           data: { topupId: id, tenantId: tenant.tenantId, amountCents: 9000, provider: 'mercadopago' },
-        },
-        {
-          type: 'ads.orders.reevaluation_requested',
-          data: {
-            tenantId: tenant.tenantId,
-            cause: 'topup_approved',
-            reference: `mercadopago:${paymentId}:topup`,
-          },
         },
       ]);
       expect(await topupStatus(tenant, id)).toBe('approved');

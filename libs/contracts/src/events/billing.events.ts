@@ -27,7 +27,11 @@ export class SubscriptionActivatedData {
   @MaxLength(100)
   planId: string;
 }
-export const SubscriptionActivated = defineEvent('billing.subscription.activated', 1, SubscriptionActivatedData);
+export const SubscriptionActivated = defineEvent(
+  'billing.subscription.activated',
+  1,
+  SubscriptionActivatedData,
+);
 
 /** A refund or chargeback took the balance below zero: the tenant's running campaigns must pause. */
 export class BalanceNegativeData {
@@ -43,7 +47,16 @@ export class BalanceNegativeData {
 }
 export const BalanceNegative = defineEvent('billing.balance.negative', 1, BalanceNegativeData);
 
-export const REEVALUATION_CAUSES = ['topup_approved', 'subscription_activated', 'adjustment', 'hold_released'] as const;
+/**
+ * `topup_approved` is no longer published (a top-up's `billing.topup.approved` re-evaluates by
+ * itself) but stays valid: events of it may still sit in outboxes and queues across a deploy.
+ */
+export const REEVALUATION_CAUSES = [
+  'topup_approved',
+  'subscription_activated',
+  'adjustment',
+  'hold_released',
+] as const;
 
 /** Money or a plan arrived: the tenant's waiting orders are re-evaluated, oldest first. */
 export class OrdersReevaluationRequestedData {
@@ -58,4 +71,8 @@ export class OrdersReevaluationRequestedData {
   @MaxLength(255)
   reference?: string;
 }
-export const OrdersReevaluationRequested = defineEvent('ads.orders.reevaluation_requested', 1, OrdersReevaluationRequestedData);
+export const OrdersReevaluationRequested = defineEvent(
+  'ads.orders.reevaluation_requested',
+  1,
+  OrdersReevaluationRequestedData,
+);
