@@ -1,3 +1,5 @@
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import { AddressInfo, Socket } from 'node:net';
 import { PaymentsError } from '../payments.errors';
 import { RecordingServer, startRecordingServer } from '../testing/recording-server';
 import { formatMercadoPagoDate, MercadoPagoClient } from './mercadopago.client';
@@ -41,6 +43,29 @@ function preapprovalBody(overrides: Record<string, unknown> = {}): Record<string
   };
 }
 
+/** A bare node:http server for what the recording server does not show: its connections. */
+async function startConnectionCountingServer(
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; connections: Socket[]; close(): Promise<void> }> {
+  const connections: Socket[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => handle(req, res));
+  });
+  server.on('connection', (socket: Socket) => connections.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
 const pixInput = {
   amountCents: 3000,
   description: 'Saldo de tráfego',
@@ -53,9 +78,10 @@ describe('MercadoPagoClient', () => {
   let server: RecordingServer;
   let delays: number[];
   let warnings: Array<{ obj: object; msg: string }>;
+  const clients: MercadoPagoClient[] = [];
 
-  const client = (overrides: Partial<MercadoPagoClientOptions> = {}): MercadoPagoClient =>
-    new MercadoPagoClient({
+  const client = (overrides: Partial<MercadoPagoClientOptions> = {}): MercadoPagoClient => {
+    const created = new MercadoPagoClient({
       baseUrl: server.url,
       accessToken: TOKEN,
       timeoutMs: 2000,
@@ -66,6 +92,9 @@ describe('MercadoPagoClient', () => {
       },
       ...overrides,
     });
+    clients.push(created);
+    return created;
+  };
 
   beforeEach(async () => {
     server = await startRecordingServer();
@@ -74,6 +103,7 @@ describe('MercadoPagoClient', () => {
   });
 
   afterEach(async () => {
+    clients.splice(0).forEach((c) => c.close());
     await server.close();
   });
 
@@ -410,6 +440,7 @@ describe('MercadoPagoClient', () => {
         { status: 200, body: pixPaymentBody() },
       );
       const realClient = new MercadoPagoClient({ baseUrl: server.url, accessToken: TOKEN });
+      clients.push(realClient);
       const started = Date.now();
       await realClient.getPayment('1');
       expect(Date.now() - started).toBeGreaterThanOrEqual(990);
@@ -449,8 +480,105 @@ describe('MercadoPagoClient', () => {
 
   it('keeps a base URL path prefix and drops a trailing slash', async () => {
     server.enqueue({ status: 200, body: pixPaymentBody() });
-    await new MercadoPagoClient({ baseUrl: `${server.url}/mp/`, accessToken: TOKEN }).getPayment('1');
+    const prefixed = new MercadoPagoClient({ baseUrl: `${server.url}/mp/`, accessToken: TOKEN });
+    clients.push(prefixed);
+    await prefixed.getPayment('1');
     expect(server.requests[0].path).toBe('/mp/v1/payments/1');
+  });
+
+  describe('transport', () => {
+    let raw: Awaited<ReturnType<typeof startConnectionCountingServer>> | undefined;
+
+    afterEach(async () => {
+      await raw?.close();
+      raw = undefined;
+    });
+
+    it('looks payments up over one kept-alive connection', async () => {
+      raw = await startConnectionCountingServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(pixPaymentBody()));
+      });
+      const mp = client({ baseUrl: raw.url });
+      for (const id of ['1', '2', '3']) await mp.getPayment(id);
+      expect(raw.connections).toHaveLength(1);
+    });
+
+    it('turns a body that stalls midway into a retryable timeout', async () => {
+      raw = await startConnectionCountingServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '4096' });
+        res.write(JSON.stringify(pixPaymentBody()).slice(0, 40));
+      });
+      const started = Date.now();
+      const error = await client({ baseUrl: raw.url, timeoutMs: 150, maxRetries: 1 })
+        .getPayment('1')
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PaymentsError);
+      expect(error).toMatchObject({ code: 'provider_unavailable', retryable: true });
+      expect((error as PaymentsError).detail).toBe(
+        'Mercado Pago is unavailable (timeout after 150 ms) after 2 attempt(s).',
+      );
+      expect(warnings.map((w) => w.obj)).toEqual([
+        expect.objectContaining({ reason: 'timeout after 150 ms', attempt: 1 }),
+      ]);
+      // A connection that timed out is not handed to the retry.
+      expect(raw.connections).toHaveLength(2);
+      expect(Date.now() - started).toBeLessThan(2000);
+    });
+
+    it('turns a refused connection into a retryable network error naming ECONNREFUSED', async () => {
+      raw = await startConnectionCountingServer(() => undefined);
+      const refusedUrl = raw.url;
+      await raw.close();
+      raw = undefined;
+      const error = await client({ baseUrl: refusedUrl, maxRetries: 2 })
+        .getPayment('1')
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'provider_unavailable', retryable: true });
+      expect((error as PaymentsError).detail).toMatch(
+        /^Mercado Pago is unavailable \(network error: connect ECONNREFUSED 127\.0\.0\.1:\d+\) after 3 attempt\(s\)\.$/,
+      );
+      expect(warnings).toHaveLength(2);
+      expect(delays).toHaveLength(2);
+    });
+
+    it('names the code of a dropped connection', async () => {
+      server.enqueue('destroy', { status: 200, body: pixPaymentBody() });
+      await client().getPayment('1');
+      expect(warnings[0].obj).toMatchObject({ reason: 'network error ECONNRESET: socket hang up' });
+    });
+
+    it('reads a large payment whole', async () => {
+      const qrCodeBase64 = Buffer.alloc(3_000_000, 7).toString('base64');
+      server.enqueue({
+        status: 200,
+        body: pixPaymentBody({
+          description: 'Saldo de tráfego — março',
+          point_of_interaction: {
+            type: 'PIX',
+            transaction_data: { qr_code: 'x', qr_code_base64: qrCodeBase64 },
+          },
+        }),
+      });
+      const payment = await client().getPayment('1');
+      expect(payment.qrCodeBase64).toHaveLength(qrCodeBase64.length);
+      expect(payment.qrCodeBase64).toBe(qrCodeBase64);
+    });
+
+    it('closes its connections at application shutdown', async () => {
+      raw = await startConnectionCountingServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(pixPaymentBody()));
+      });
+      const mp = client({ baseUrl: raw.url });
+      await mp.getPayment('1');
+      const [socket] = raw.connections;
+      expect(socket.destroyed).toBe(false);
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      mp.onApplicationShutdown();
+      await closed;
+      expect(socket.destroyed).toBe(true);
+    });
   });
 });
 

@@ -1,3 +1,4 @@
+import { HttpTimeoutError, JsonHttpTransport } from '../http/json-http';
 import { fromCents } from '../money';
 import { PaymentsError } from '../payments.errors';
 import { backoffDelayMs, parseRetryAfterMs, sleep as realSleep } from '../retry';
@@ -50,13 +51,18 @@ function assertPositiveCents(amountCents: number): void {
   }
 }
 
+/** Connections kept open to Mercado Pago: a webhook batch of payment lookups at once. */
+const MAX_SOCKETS = 64;
+
 /**
- * Mercado Pago REST client (PIX payments and pre-approvals) over the global `fetch`. Retries only
- * what may succeed later (network errors, timeouts, 5xx, 429, 423) and sends the caller's
- * idempotency key on every attempt, so a retried POST never creates a second payment.
+ * Mercado Pago REST client (PIX payments and pre-approvals) over node:http(s) with keep-alive
+ * connections of its own: the codex-worker looks up a payment per webhook notification, and
+ * `fetch` cost too much CPU there. Retries only what may succeed later (network errors, timeouts,
+ * 5xx, 429, 423) and sends the caller's idempotency key on every attempt, so a retried POST never
+ * creates a second payment. `close()` (Nest calls it at application shutdown) closes the connections.
  */
 export class MercadoPagoClient {
-  private readonly baseUrl: string;
+  private readonly http: JsonHttpTransport;
   private readonly accessToken: string;
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
@@ -75,9 +81,9 @@ export class MercadoPagoClient {
     } catch {
       throw new TypeError(`MercadoPagoClient baseUrl is not a URL: ${options.baseUrl}`);
     }
-    this.baseUrl = url.toString().replace(/\/+$/, '');
     this.accessToken = options.accessToken;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.http = new JsonHttpTransport({ baseUrl: url, timeoutMs: this.timeoutMs, maxSockets: MAX_SOCKETS });
     this.maxRetries = Math.max(0, options.maxRetries ?? 3);
     this.logger = options.logger;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
@@ -158,26 +164,37 @@ export class MercadoPagoClient {
     return parseMercadoPagoPreapproval(json);
   }
 
+  /** Closes the pooled connections, so the process (or a test run) can exit. */
+  close(): void {
+    this.http.close();
+  }
+
+  /**
+   * Nest calls this after every `onModuleDestroy` and after the app's own shutdown hooks, which
+   * wait for work in flight (a reconciliation pass) that may still be calling Mercado Pago.
+   */
+  onApplicationShutdown(): void {
+    this.close();
+  }
+
   private async request(spec: RequestSpec): Promise<unknown> {
     if (spec.method === 'POST' && !spec.idempotencyKey) {
       // Without a key a retried POST could create a second payment.
       throw new TypeError(`Mercado Pago POST ${spec.path} needs an idempotency key`);
     }
     const query = spec.query ? `?${new URLSearchParams(spec.query).toString()}` : '';
-    const url = `${this.baseUrl}${spec.path}${query}`;
+    const pathAndQuery = `${spec.path}${query}`;
+    // Accept, Content-Type and Content-Length are the transport's.
+    // A User-Agent of our own: fetch used to send `node`, and some edge firewalls refuse requests without one.
     const headers: Record<string, string> = {
       Authorization: `Bearer ${this.accessToken}`,
-      Accept: 'application/json',
+      'User-Agent': 'realapp-platform (+mercadopago-client)',
     };
-    let payload: string | undefined;
-    if (spec.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      payload = JSON.stringify(spec.body);
-    }
     if (spec.idempotencyKey !== undefined) headers['X-Idempotency-Key'] = spec.idempotencyKey;
+    const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
 
     for (let attempt = 0; ; attempt += 1) {
-      const outcome = await this.attempt(spec, url, headers, payload);
+      const outcome = await this.attempt(spec, pathAndQuery, headers, payload);
       if ('value' in outcome) return outcome.value;
       if (!outcome.retryable) throw outcome.error;
 
@@ -211,30 +228,26 @@ export class MercadoPagoClient {
 
   private async attempt(
     spec: RequestSpec,
-    url: string,
+    pathAndQuery: string,
     headers: Record<string, string>,
     payload: string | undefined,
   ): Promise<AttemptFailure | { value: unknown }> {
     let status: number;
     let text: string;
-    let retryAfter: string | null;
+    let retryAfter: string | undefined;
     try {
       // The timeout covers reading the body too: a provider that stalls mid-body is as down as one that never answers.
-      const response = await fetch(url, {
-        method: spec.method,
-        headers,
-        body: payload,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      const response = await this.http.send(spec.method, pathAndQuery, headers, payload);
       status = response.status;
-      retryAfter = response.headers.get('retry-after');
-      text = await response.text();
+      retryAfter = response.headers['retry-after'];
+      text = response.body;
     } catch (error) {
-      const name = errorField(error, 'name');
-      const timedOut = name === 'TimeoutError' || name === 'AbortError';
       return {
         retryable: true,
-        reason: timedOut ? `timeout after ${this.timeoutMs} ms` : describeNetworkError(error),
+        reason:
+          error instanceof HttpTimeoutError
+            ? `timeout after ${this.timeoutMs} ms`
+            : describeNetworkError(error),
       };
     }
 
@@ -287,19 +300,27 @@ export class MercadoPagoClient {
 }
 
 /**
- * Reads a field off a thrown value by shape, not `instanceof`: fetch's errors (undici's TypeError,
- * the DOMException of AbortSignal.timeout) may come from another realm, e.g. under jest.
+ * Reads a field off a thrown value by shape, not `instanceof`: node:http's errors come from
+ * Node's own realm, which is not the test's under jest.
  */
-function errorField(error: unknown, field: 'name' | 'message' | 'code' | 'cause'): unknown {
+function errorField(error: unknown, field: 'message' | 'code'): unknown {
   return typeof error === 'object' && error !== null && field in error
     ? (error as Record<string, unknown>)[field]
     : undefined;
 }
 
+/**
+ * `network error: connect ECONNREFUSED 10.0.0.1:443`, `network error ECONNRESET: socket hang up`:
+ * the code, and the message, which often names the address or the stage that failed.
+ */
 function describeNetworkError(error: unknown): string {
-  // undici hides the socket error (ECONNRESET, ECONNREFUSED…) in `cause`.
-  const code = errorField(errorField(error, 'cause'), 'code');
-  if (typeof code === 'string') return `network error ${code}`;
+  const code = errorField(error, 'code');
   const message = errorField(error, 'message');
-  return typeof message === 'string' ? `network error: ${message}` : 'network error';
+  const hasCode = typeof code === 'string' && code.length > 0;
+  if (typeof message === 'string' && message.length > 0) {
+    return hasCode && !message.includes(code)
+      ? `network error ${code}: ${message}`
+      : `network error: ${message}`;
+  }
+  return hasCode ? `network error ${code}` : 'network error';
 }
