@@ -26,6 +26,8 @@ export interface AppBenchOptions {
   poolSize: number;
   tenants: number;
   logLevel: string;
+  /** Write V8 CPU profiles of queue-api and the worker to tmp/bench-app/profiles. */
+  cpuProfiles: boolean;
 }
 
 export interface BenchTenant {
@@ -230,6 +232,10 @@ export async function runAppBench(options: AppBenchOptions): Promise<AppBenchRes
       port: ports[name],
       logDir,
       readyPath,
+      nodeArgs:
+        options.cpuProfiles && (name === 'queue-api' || name === 'codex-worker')
+          ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, 'profiles')}`]
+          : [],
     });
     services.push(service);
     return service;

@@ -17,7 +17,8 @@ import { renderAppReport, writeAppReport } from './app-report';
  * At the defaults it should take 2–3 minutes on 2 cores, most of it preparing 40,000 top-ups (~25 s) and waiting for
  * credits; a credit wait gives up after 30 s without a credit, or 30 s + 5 ms per webhook in all.
  * Scenario `app` (wallet read and order creation, each beside its baseline, RSS per service):
- * --duration=15 --connections=32 --pool=20 --tenants=150 --log-level=warn --no-docs.
+ * --duration=15 --connections=32 --pool=20 --tenants=150 --log-level=warn --no-docs --cpu-profiles (V8 profiles of
+ * queue-api and the worker in tmp/bench-app/profiles).
  */
 const ROOT = resolve(__dirname, '../../../..');
 
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       poolSize: integer(options, 'pool', 20),
       tenants: integer(options, 'tenants', 150),
       logLevel: options.get('log-level') ?? 'warn',
+      cpuProfiles: options.get('cpu-profiles') === 'true',
     });
     const report = renderAppReport(result);
     console.log(`\n${report}\n`);
