@@ -66,7 +66,10 @@ class Connection {
     const socket = connect({ host: this.host, port: this.port, noDelay: true });
     socket.on('data', (chunk: Buffer) => this.received(chunk));
     const lost = (): void => {
-      if (this.socket === socket) this.socket = null;
+      // A socket this connection already let go (closed after a `connection: close` answer) may
+      // report its close while the next request is out on a new one: that request is not lost.
+      if (this.socket !== socket) return;
+      this.socket = null;
       this.buffered = Buffer.alloc(0);
       this.finish(null);
     };
