@@ -7,7 +7,14 @@ import { AMQP_URL, createTestDatabase, expectEventually, testEnv, TestDatabase }
 import { AmqpConnection } from './amqp-connection';
 import { DeadLetterService } from './dead-letter.service';
 import { declareTopology, destroyTopology } from './declare-topology';
-import { batches, behaviour, PROBE_BATCH, SERVICE, startProbeApp } from './probe-app.test-helper';
+import {
+  batches,
+  behaviour,
+  PROBE_BATCH,
+  probeEffects,
+  SERVICE,
+  startProbeApp,
+} from './probe-app.test-helper';
 import { startConsumers } from './rmq.transport';
 import { Topology } from './topology';
 
@@ -30,13 +37,7 @@ describe('batch consumers on the real broker and database', () => {
   let dataSource: DataSource;
   let queue: string;
 
-  const effects = async (key: string): Promise<number> => {
-    const rows = (await dataSource.query(
-      `SELECT count(*)::int AS n FROM public.probe_effects WHERE key = $1`,
-      [key],
-    )) as Array<{ n: number }>;
-    return rows[0].n;
-  };
+  const effects = (key: string): Promise<number> => probeEffects(dataSource, key);
 
   /** Straight onto the consumer's queue, confirmed, as the relay would deliver them. */
   async function send(bodies: ReadonlyArray<EventEnvelope<ProbeData> | string>): Promise<void> {

@@ -8,7 +8,7 @@ import { DeadLetterService } from './dead-letter.service';
 import { destroyTopology } from './declare-topology';
 import { OutboxRelay } from './outbox-relay';
 import { OutboxService } from './outbox.service';
-import { behaviour, SERVICE, startProbeApp } from './probe-app.test-helper';
+import { behaviour, probeEffects, SERVICE, startProbeApp } from './probe-app.test-helper';
 import { Topology } from './topology';
 
 describe('messaging on the real broker and database', () => {
@@ -17,13 +17,7 @@ describe('messaging on the real broker and database', () => {
   let app: NestFastifyApplication;
   let dataSource: DataSource;
 
-  const effects = async (key: string): Promise<number> => {
-    const rows = (await dataSource.query(
-      `SELECT count(*)::int AS n FROM public.probe_effects WHERE key = $1`,
-      [key],
-    )) as Array<{ n: number }>;
-    return rows[0].n;
-  };
+  const effects = (key: string): Promise<number> => probeEffects(dataSource, key);
 
   const publishViaOutbox = async (data: ProbeData): Promise<EventEnvelope<ProbeData>> =>
     dataSource.transaction((tx) => app.get(OutboxService).enqueue(tx, ProbeEvent, { data }));

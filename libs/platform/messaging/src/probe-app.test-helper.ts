@@ -25,6 +25,14 @@ import { startConsumers } from './rmq.transport';
  */
 export const SERVICE = 'probe-consumer';
 
+/** How many times the probe applied a key (rows in public.probe_effects, which each suite creates). */
+export async function probeEffects(dataSource: DataSource, key: string): Promise<number> {
+  const rows = (await dataSource.query(`SELECT count(*)::int AS n FROM public.probe_effects WHERE key = $1`, [
+    key,
+  ])) as Array<{ n: number }>;
+  return rows[0].n;
+}
+
 /** What the probe handler should do for a key, set by each test. */
 export const behaviour = new Map<string, { crashAfterCommit?: boolean; attempts: number }>();
 
