@@ -172,6 +172,9 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
     pattern: string,
     messages: readonly ConsumeMessage[],
   ): Promise<void> {
+    // Gathered before its channel closed: the broker has put these back already; handling them now
+    // would only redo work that cannot be acked.
+    if (!this.channels.has(channel)) return;
     this.inFlight += messages.length;
     try {
       const valid: Array<{ message: ConsumeMessage; envelope: EventEnvelope; attempt: number }> = [];
