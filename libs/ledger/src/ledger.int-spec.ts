@@ -670,6 +670,42 @@ describe('LedgerService on the real database', () => {
       expect(verification.wallets).toBeGreaterThan(0);
     });
 
+    it('keeps the chain verifiable when a caller writes the tenant id in upper case, one by one or in a batch', async () => {
+      const tenantId = randomUUID();
+      const upper = tenantId.toUpperCase();
+      const single = await inTx((tx) =>
+        ledger.credit(tx, {
+          tenantId: upper,
+          kind: 'topup',
+          amountCents: 3000,
+          reference: `case:${tenantId}:1`,
+        }),
+      );
+      expect(single.entry.tenantId).toBe(tenantId);
+      // The same posting again, in either case, is a repeat, not a conflict.
+      const repeat = await inTx((tx) =>
+        ledger.credit(tx, {
+          tenantId: upper,
+          kind: 'topup',
+          amountCents: 3000,
+          reference: `case:${tenantId}:1`,
+        }),
+      );
+      expect(repeat).toMatchObject({ applied: false, entry: single.entry });
+      await inTx((tx) =>
+        ledger.creditMany(tx, [
+          { tenantId: upper, kind: 'topup', amountCents: 2000, reference: `case:${tenantId}:2` },
+        ]),
+      );
+      await inTx((tx) =>
+        ledger.hold(tx, { tenantId: upper, amountCents: 1000, reference: `case:${tenantId}:3` }),
+      );
+      expect(await ledger.getWallet(tenantId)).toMatchObject({ balanceCents: 5000, heldCents: 1000 });
+      const verification = await ledger.verifyAll();
+      expect(verification.brokenChains.filter((b) => b.tenantId === tenantId)).toEqual([]);
+      expect(verification.mismatches.filter((m) => m.tenantId === tenantId)).toEqual([]);
+    });
+
     it('reports no mismatch for a wallet whose postings commit while it is being verified', async () => {
       const tenantId = await aFundedWallet(100_000_000);
       let posting = true;

@@ -188,7 +188,9 @@ function creditPosting(input: CreditInput): Posting {
 function nextEntry(wallet: LockedWallet, posting: Posting): LedgerEntry {
   const entry: LedgerEntry = {
     id: randomUUID(),
-    tenantId: posting.tenantId,
+    // PostgreSQL reads a uuid in either case and answers it in lower case, which is what verify
+    // rehashes: the hash must cover that form, whatever case the caller wrote.
+    tenantId: posting.tenantId.toLowerCase(),
     seq: wallet.lastSeq + 1,
     kind: posting.kind,
     amountCents: posting.amountCents,
@@ -759,7 +761,7 @@ export class LedgerService {
 
   private sameOrConflict(entry: LedgerEntry, posting: Posting): LedgerEntry {
     if (
-      entry.tenantId !== posting.tenantId ||
+      entry.tenantId !== posting.tenantId.toLowerCase() ||
       entry.kind !== posting.kind ||
       entry.amountCents !== posting.amountCents ||
       entry.heldDeltaCents !== posting.heldDeltaCents
