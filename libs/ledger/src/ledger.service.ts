@@ -241,6 +241,60 @@ async function entryByReference(
 }
 
 /**
+ * Inserts entries, one or many, in one statement over arrays; answers the ids written. A reference
+ * already posted (committed, or in a transaction the insert then waits for) writes nothing.
+ */
+async function insertEntries(tx: EntityManager, entries: readonly LedgerEntry[]): Promise<Set<string>> {
+  const inserted = (await tx.query(
+    `INSERT INTO ledger.entries (${ENTRY_COLUMNS})
+     SELECT id, tenant_id, seq, kind, amount_cents, held_delta_cents, balance_after_cents, held_after_cents,
+       reference, metadata::jsonb, prev_hash, hash, created_at
+     FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
+       $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])
+       AS v(id, tenant_id, seq, kind, amount_cents, held_delta_cents, balance_after_cents, held_after_cents,
+         reference, metadata, prev_hash, hash, created_at)
+     ON CONFLICT (reference) DO NOTHING RETURNING id`,
+    [
+      entries.map((e) => e.id),
+      entries.map((e) => e.tenantId),
+      entries.map((e) => e.seq),
+      entries.map((e) => e.kind),
+      entries.map((e) => e.amountCents),
+      entries.map((e) => e.heldDeltaCents),
+      entries.map((e) => e.balanceAfterCents),
+      entries.map((e) => e.heldAfterCents),
+      entries.map((e) => e.reference),
+      entries.map((e) => JSON.stringify(e.metadata)),
+      entries.map((e) => e.prevHash),
+      entries.map((e) => e.hash),
+      // ISO text in UTC: the exact millisecond the hash covers, whatever the session's time zone.
+      entries.map((e) => e.createdAt.toISOString()),
+    ],
+  )) as Array<{ id: string }>;
+  return new Set(inserted.map((row) => row.id));
+}
+
+/** Moves each wallet's head (cached totals, last seq, id and hash) to the last of its new entries given. */
+async function advanceWallets(tx: EntityManager, heads: readonly LedgerEntry[]): Promise<void> {
+  await tx.query(
+    `UPDATE ledger.wallets w SET balance_cents = v.balance_cents, held_cents = v.held_cents, last_seq = v.last_seq,
+       last_entry_id = v.last_entry_id, last_hash = v.last_hash, updated_at = v.updated_at
+     FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::uuid[], $6::text[], $7::timestamptz[])
+       AS v(tenant_id, balance_cents, held_cents, last_seq, last_entry_id, last_hash, updated_at)
+     WHERE w.tenant_id = v.tenant_id`,
+    [
+      heads.map((e) => e.tenantId),
+      heads.map((e) => e.balanceAfterCents),
+      heads.map((e) => e.heldAfterCents),
+      heads.map((e) => e.seq),
+      heads.map((e) => e.id),
+      heads.map((e) => e.hash),
+      heads.map((e) => e.createdAt.toISOString()),
+    ],
+  );
+}
+
+/**
  * The wallet ledger, and the only code that writes schema `ledger` (SPEC §5).
  *
  * Every posting runs inside the caller's transaction (`tx`) so that the money moves if and only if
@@ -335,54 +389,11 @@ export class LedgerService {
 
     // As for one posting, the reference's unique index says whether each is new; a reference in
     // another transaction's uncommitted entry makes the insert wait for that transaction's outcome.
-    const inserted = (await tx.query(
-      `INSERT INTO ledger.entries (${ENTRY_COLUMNS})
-       SELECT id, tenant_id, seq, kind, amount_cents, held_delta_cents, balance_after_cents, held_after_cents,
-         reference, metadata::jsonb, prev_hash, hash, created_at
-       FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
-         $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])
-         AS v(id, tenant_id, seq, kind, amount_cents, held_delta_cents, balance_after_cents, held_after_cents,
-           reference, metadata, prev_hash, hash, created_at)
-       ON CONFLICT (reference) DO NOTHING RETURNING id`,
-      [
-        entries.map((e) => e.id),
-        entries.map((e) => e.tenantId),
-        entries.map((e) => e.seq),
-        entries.map((e) => e.kind),
-        entries.map((e) => e.amountCents),
-        entries.map((e) => e.heldDeltaCents),
-        entries.map((e) => e.balanceAfterCents),
-        entries.map((e) => e.heldAfterCents),
-        entries.map((e) => e.reference),
-        entries.map((e) => JSON.stringify(e.metadata)),
-        entries.map((e) => e.prevHash),
-        entries.map((e) => e.hash),
-        // ISO text in UTC: the exact millisecond the hash covers, whatever the session's time zone.
-        entries.map((e) => e.createdAt.toISOString()),
-      ],
-    )) as Array<{ id: string }>;
-    if (inserted.length < entries.length) {
-      const written = new Set(inserted.map((row) => row.id));
+    const written = await insertEntries(tx, entries);
+    if (written.size < entries.length) {
       throw new LedgerBatchConflict(entries.filter((e) => !written.has(e.id)).map((e) => e.reference));
     }
-
-    const last = [...lastEntries.values()];
-    await tx.query(
-      `UPDATE ledger.wallets w SET balance_cents = v.balance_cents, held_cents = v.held_cents, last_seq = v.last_seq,
-         last_entry_id = v.last_entry_id, last_hash = v.last_hash, updated_at = v.updated_at
-       FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::uuid[], $6::text[], $7::timestamptz[])
-         AS v(tenant_id, balance_cents, held_cents, last_seq, last_entry_id, last_hash, updated_at)
-       WHERE w.tenant_id = v.tenant_id`,
-      [
-        last.map((e) => e.tenantId),
-        last.map((e) => e.balanceAfterCents),
-        last.map((e) => e.heldAfterCents),
-        last.map((e) => e.seq),
-        last.map((e) => e.id),
-        last.map((e) => e.hash),
-        last.map((e) => e.createdAt.toISOString()),
-      ],
-    );
+    await advanceWallets(tx, [...lastEntries.values()]);
     return entries.map((entry) => ({ entry, applied: true }));
   }
 
@@ -709,39 +720,8 @@ export class LedgerService {
     // A conflict on the reference means it was posted already: by this tenant before we took the
     // wallet lock (committed, so the insert sees it), or by another tenant (the insert waits for
     // that transaction's outcome). Either way nothing is written and the first entry answers.
-    const inserted = (await tx.query(
-      `INSERT INTO ledger.entries (${ENTRY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)
-       ON CONFLICT (reference) DO NOTHING RETURNING id`,
-      [
-        entry.id,
-        entry.tenantId,
-        entry.seq,
-        entry.kind,
-        entry.amountCents,
-        entry.heldDeltaCents,
-        entry.balanceAfterCents,
-        entry.heldAfterCents,
-        entry.reference,
-        JSON.stringify(entry.metadata),
-        entry.prevHash,
-        entry.hash,
-        entry.createdAt,
-      ],
-    )) as unknown[];
-    if (inserted.length === 0) return this.repeated(tx, posting);
-    await tx.query(
-      `UPDATE ledger.wallets SET balance_cents = $2, held_cents = $3, last_seq = $4, last_entry_id = $5, last_hash = $6, updated_at = $7
-       WHERE tenant_id = $1`,
-      [
-        entry.tenantId,
-        entry.balanceAfterCents,
-        entry.heldAfterCents,
-        entry.seq,
-        entry.id,
-        entry.hash,
-        entry.createdAt,
-      ],
-    );
+    if ((await insertEntries(tx, [entry])).size === 0) return this.repeated(tx, posting);
+    await advanceWallets(tx, [entry]);
     return { entry, applied: true };
   }
 
