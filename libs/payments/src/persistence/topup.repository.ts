@@ -74,19 +74,14 @@ export class TopupRepository {
   /** Writes a locked row's changes (nothing when nothing changed); other rows go through TypeORM. */
   async save(tx: EntityManager, row: TopupEntity): Promise<TopupEntity> {
     if (!this.loaded.has(row)) return this.repo(tx).save(row);
-    const { changed, persisted } = this.changesOf(row);
-    if (changed.length > 0) {
-      const values: unknown[] = [row.id, ...changed.map((column) => persisted.get(column))];
-      const sets = changed.map((column, i) => `"${column.databaseName}" = $${i + 2}`);
-      await tx.query(`UPDATE billing.topups SET ${sets.join(', ')} WHERE id = $1`, values);
-    }
-    this.remember(row, persisted);
+    await this.saveMany(tx, [row]);
     return row;
   }
 
   /**
-   * The changes of many rows this repository locked, in one UPDATE over arrays: the columns any of
-   * them changed, each row writing its own value (unchanged for the rows that kept it).
+   * The changes of rows this repository locked, one or many, in one UPDATE over arrays: the columns
+   * any of them changed, each row writing its own value (unchanged for the rows that kept it).
+   * Nothing is sent when nothing changed.
    */
   async saveMany(tx: EntityManager, rows: readonly TopupEntity[]): Promise<void> {
     if (rows.some((row) => !this.loaded.has(row)))
