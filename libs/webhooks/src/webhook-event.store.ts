@@ -285,13 +285,7 @@ export class WebhookEventStore {
     tenantId: string | null = null,
     note: string | null = null,
   ): Promise<void> {
-    await tx.query(
-      `UPDATE webhooks.events
-       SET status = 'processed', attempts = attempts + 1, processed_at = now(), updated_at = now(),
-           tenant_id = COALESCE(tenant_id, $2::uuid), last_error = COALESCE($3, last_error)
-       WHERE id = $1`,
-      [id, tenantId, note === null ? null : note.slice(0, MAX_ERROR_LENGTH)],
-    );
+    await this.markProcessedMany(tx, [{ id, tenantId, note }]);
   }
 
   /** `markProcessed` for the events of a batch applied in one transaction, in one statement. */

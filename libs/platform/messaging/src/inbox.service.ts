@@ -38,11 +38,7 @@ export class InboxService {
    * concurrent copy waits here for the first one's commit, then sees it.
    */
   async record(tx: EntityManager, consumer: string, messageId: string): Promise<boolean> {
-    const inserted = (await tx.query(
-      `INSERT INTO messaging.inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
-      [consumer, messageId],
-    )) as unknown[];
-    return inserted.length > 0;
+    return (await this.recordMany(tx, consumer, [messageId])).size > 0;
   }
 
   /** `claim` for the messages of a batch, in one autocommit statement: the ids claimed now. */
