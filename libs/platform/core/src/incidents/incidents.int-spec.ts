@@ -1,4 +1,4 @@
-import { BadRequestException, Controller, DynamicModule, Get, Module } from '@nestjs/common';
+import { BadRequestException, Body, Controller, DynamicModule, Get, Module, Post } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,11 @@ class FailingController {
   @Get('bad')
   bad(): never {
     throw new BadRequestException('client mistake');
+  }
+
+  @Post('echo')
+  echo(@Body() body: unknown): unknown {
+    return body;
   }
 }
 
@@ -322,6 +327,34 @@ describe('incident tracker on the real database (SPEC §9)', () => {
       expect(line).not.toContain('secret-in');
       expect(lines.some((l) => l.includes('access-line-probe'))).toBe(false);
     });
+  });
+
+  it('answers every body over the limit with its 413, not a reset connection, however much the client sends', async () => {
+    const url = await a.getUrl();
+    const body = JSON.stringify({ padding: 'x'.repeat(3 * 1024 * 1024) });
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, () =>
+        fetch(`${url}/probe/echo`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }).then(
+          async (response) => ({
+            status: response.status,
+            code: ((await response.json()) as { code?: string }).code,
+          }),
+          (error: unknown) => ({ status: 0, code: String((error as Error).cause ?? error) }),
+        ),
+      ),
+    );
+    expect(answers).toEqual(answers.map(() => ({ status: 413, code: 'payload_too_large' })));
+    // The connection that carried a refused body still serves the next request.
+    const after = await fetch(`${url}/probe/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ok: true }),
+    });
+    expect(after.status).toBe(201);
   });
 
   it('answers 404 for unknown incidents', async () => {
