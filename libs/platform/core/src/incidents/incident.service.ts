@@ -349,12 +349,14 @@ export class IncidentService implements OnModuleInit, OnModuleDestroy {
     const before = open?.level ?? null;
     const after = higherLevel(before, windowLevel);
 
+    // last_seen_at is the clock, not now(): now() is when this transaction began, and an incident
+    // (or an occurrence) committed while it waited for the lock may be younger than that.
     let incident: IncidentRow | null = null;
     if (open) {
       incident = (
         (await tx.query(
           `WITH updated AS (
-           UPDATE ops.incidents SET count = count + $2, last_seen_at = now(), level = $3, sample = $4::jsonb || jsonb_build_object('at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+           UPDATE ops.incidents SET count = count + $2, last_seen_at = GREATEST(first_seen_at, clock_timestamp()), level = $3, sample = $4::jsonb || jsonb_build_object('at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
              services = ARRAY(SELECT DISTINCT s FROM unnest(services || $5::text[]) AS s ORDER BY s)
            WHERE id = $1 RETURNING *)
          SELECT * FROM updated`,
@@ -365,7 +367,7 @@ export class IncidentService implements OnModuleInit, OnModuleDestroy {
       incident = (
         (await tx.query(
           `INSERT INTO ops.incidents (fingerprint, code, place, level, count, first_seen_at, last_seen_at, sample, services)
-         VALUES ($1, $2, $3, $4, $5, $6, now(), $7::jsonb || jsonb_build_object('at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ARRAY(SELECT DISTINCT s FROM unnest($8::text[]) AS s ORDER BY s))
+         VALUES ($1, $2, $3, $4, $5, $6, GREATEST($6::timestamptz, clock_timestamp()), $7::jsonb || jsonb_build_object('at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ARRAY(SELECT DISTINCT s FROM unnest($8::text[]) AS s ORDER BY s))
          RETURNING *`,
           [
             fingerprint,
