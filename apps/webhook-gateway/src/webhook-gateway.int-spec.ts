@@ -54,12 +54,12 @@ describe('webhook-gateway on the real database and broker', () => {
     webhookEventId: string,
   ): Promise<Array<{ type: string; envelope: Record<string, unknown> }>> =>
     (await gateway.dataSource.query(
-      `SELECT type, envelope FROM messaging.outbox WHERE envelope -> 'data' ->> 'webhookEventId' = $1 ORDER BY seq`,
+      `SELECT type, envelope FROM messaging.outbox_log WHERE envelope -> 'data' ->> 'webhookEventId' = $1 ORDER BY seq`,
       [webhookEventId],
     )) as Array<{ type: string; envelope: Record<string, unknown> }>;
   const totals = async (): Promise<{ events: number; outbox: number }> => {
     const [row] = (await gateway.dataSource.query(
-      `SELECT (SELECT count(*) FROM webhooks.events)::int AS events, (SELECT count(*) FROM messaging.outbox)::int AS outbox`,
+      `SELECT (SELECT count(*) FROM webhooks.events)::int AS events, (SELECT count(*) FROM messaging.outbox_log)::int AS outbox`,
     )) as Array<{ events: number; outbox: number }>;
     return row;
   };

@@ -349,7 +349,7 @@ export class WebhookEventStore {
              AND e.updated_at < now() - make_interval(secs => $1)
              AND NOT EXISTS (
                SELECT 1 FROM messaging.outbox o
-               WHERE o.published_at IS NULL AND o.envelope -> 'data' ->> 'webhookEventId' = e.id::text)
+               WHERE o.envelope -> 'data' ->> 'webhookEventId' = e.id::text)
            ORDER BY e.received_at
            LIMIT $2
            FOR UPDATE SKIP LOCKED`,

@@ -504,7 +504,7 @@ async function waitForQuiet(dbUrl: string, amqpUrl: string): Promise<void> {
     for (;;) {
       const unpublished = (
         await monitor(dbUrl).query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM messaging.outbox WHERE published_at IS NULL`,
+          `SELECT count(*)::int AS n FROM messaging.outbox`,
         )
       ).rows[0].n;
       let queued = 0;

@@ -34,7 +34,7 @@ describe('auth-api super-admin onboarding (SPEC §4) on the real database', () =
     api.post<WhatsAppNumberView>(`/v1/super/tenants/${tenantId}/whatsapp-accounts`, body, SUPER);
   const mappedEvents = async (phoneNumberId: string): Promise<OutboxRow[]> =>
     (await api.dataSource.query(
-      `SELECT type, envelope, published_at FROM messaging.outbox WHERE type = $1 AND envelope->'data'->>'phoneNumberId' = $2 ORDER BY seq`,
+      `SELECT type, envelope, published_at FROM messaging.outbox_log WHERE type = $1 AND envelope->'data'->>'phoneNumberId' = $2 ORDER BY seq`,
       [WhatsAppNumberMapped.type, phoneNumberId],
     )) as OutboxRow[];
 

@@ -214,7 +214,7 @@ describe('payments: from provider webhook to wallet, exactly once (real gateway,
         ['chargeback', -6000],
       ]);
       const negative = await query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM messaging.outbox WHERE type = 'billing.balance.negative' AND envelope ->> 'tenantId' = $1`,
+        `SELECT count(*)::int AS n FROM messaging.outbox_log WHERE type = 'billing.balance.negative' AND envelope ->> 'tenantId' = $1`,
         [tenantId],
       );
       expect(negative[0].n).toBe(1);
@@ -274,7 +274,7 @@ describe('payments: from provider webhook to wallet, exactly once (real gateway,
         expect((await webhookEvents(preapprovalId))[0]?.status).toBe('processed'),
       );
       const reevaluations = await query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM messaging.outbox WHERE type = 'ads.orders.reevaluation_requested' AND envelope ->> 'tenantId' = $1`,
+        `SELECT count(*)::int AS n FROM messaging.outbox_log WHERE type = 'ads.orders.reevaluation_requested' AND envelope ->> 'tenantId' = $1`,
         [tenantId],
       );
       expect(reevaluations[0].n).toBe(1);
@@ -312,7 +312,7 @@ describe('payments: from provider webhook to wallet, exactly once (real gateway,
     ): Promise<Array<{ type: string; topup_id: string; causation_id: string }>> =>
       query(
         `SELECT type, envelope -> 'data' ->> 'topupId' AS topup_id, envelope ->> 'causationId' AS causation_id
-         FROM messaging.outbox WHERE envelope -> 'data' ->> 'topupId' = ANY($1::text[])`,
+         FROM messaging.outbox_log WHERE envelope -> 'data' ->> 'topupId' = ANY($1::text[])`,
         [topupIds],
       );
 
@@ -396,7 +396,7 @@ describe('payments: from provider webhook to wallet, exactly once (real gateway,
       );
       // The approvals are all a batch announces: they re-evaluate waiting orders themselves.
       const others = await query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM messaging.outbox WHERE type <> 'billing.topup.approved' AND envelope ->> 'causationId' = ANY($1::text[])`,
+        `SELECT count(*)::int AS n FROM messaging.outbox_log WHERE type <> 'billing.topup.approved' AND envelope ->> 'causationId' = ANY($1::text[])`,
         [envelopes.slice(0, 4).map((e) => e.id)],
       );
       expect(others[0].n).toBe(0);
@@ -507,7 +507,7 @@ describe('payments: from provider webhook to wallet, exactly once (real gateway,
         );
         const events = await query<Record<string, unknown>>(
           `SELECT type, (envelope -> 'data') - 'topupId' - 'tenantId' - 'reference' AS data
-           FROM messaging.outbox WHERE envelope -> 'data' ->> 'topupId' = $1
+           FROM messaging.outbox_log WHERE envelope -> 'data' ->> 'topupId' = $1
               OR envelope -> 'data' ->> 'reference' = $2 ORDER BY seq`,
           [topupId, `mercadopago:${paymentId}:topup`],
         );

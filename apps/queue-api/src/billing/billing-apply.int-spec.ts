@@ -38,7 +38,7 @@ describe('billing application API on the real stack', () => {
 
   const outbox = async (tenantId: string): Promise<OutboxRow[]> =>
     (await stack.dataSource.query(
-      `SELECT type, envelope -> 'data' AS data FROM messaging.outbox WHERE envelope ->> 'tenantId' = $1 ORDER BY seq`,
+      `SELECT type, envelope -> 'data' AS data FROM messaging.outbox_log WHERE envelope ->> 'tenantId' = $1 ORDER BY seq`,
       [tenantId],
     )) as OutboxRow[];
   const outboxTypes = async (tenantId: string): Promise<string[]> =>

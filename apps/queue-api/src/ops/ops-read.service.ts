@@ -128,7 +128,7 @@ export class OpsReadService {
 
   async outboxLagSeconds(): Promise<number> {
     const [row] = (await this.dataSource.query(
-      `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS lag FROM messaging.outbox WHERE published_at IS NULL`,
+      `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS lag FROM messaging.outbox`,
     )) as Array<{ lag: number }>;
     return Math.max(0, Math.floor(row.lag));
   }

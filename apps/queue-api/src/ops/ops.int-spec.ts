@@ -421,7 +421,7 @@ describe('queue-api ops API (SPEC §9, §13) on the real database and broker', (
       ]);
 
       const outbox = (await dataSource.query(
-        `SELECT type, envelope FROM messaging.outbox WHERE envelope ->> 'tenantId' = $1`,
+        `SELECT type, envelope FROM messaging.outbox_log WHERE envelope ->> 'tenantId' = $1`,
         [tenantId],
       )) as Array<{
         type: string;
@@ -487,7 +487,7 @@ describe('queue-api ops API (SPEC §9, §13) on the real database and broker', (
       expect(results.filter((res) => res.statusCode === 201).length).toBeGreaterThanOrEqual(1);
       expect(await entriesOf(tenantId)).toHaveLength(1);
       const outbox = (await dataSource.query(
-        `SELECT count(*)::int AS n FROM messaging.outbox WHERE envelope ->> 'tenantId' = $1`,
+        `SELECT count(*)::int AS n FROM messaging.outbox_log WHERE envelope ->> 'tenantId' = $1`,
         [tenantId],
       )) as Array<{ n: number }>;
       expect(outbox[0].n).toBe(1);
@@ -537,7 +537,7 @@ describe('queue-api ops API (SPEC §9, §13) on the real database and broker', (
         ['adjustment', '-1500'],
       ]);
       const reevaluations = (await dataSource.query(
-        `SELECT count(*)::int AS n FROM messaging.outbox WHERE type = 'ads.orders.reevaluation_requested' AND envelope ->> 'tenantId' = $1`,
+        `SELECT count(*)::int AS n FROM messaging.outbox_log WHERE type = 'ads.orders.reevaluation_requested' AND envelope ->> 'tenantId' = $1`,
         [tenantId],
       )) as Array<{ n: number }>;
       expect(reevaluations[0].n).toBe(1);

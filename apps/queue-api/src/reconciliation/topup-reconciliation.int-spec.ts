@@ -16,7 +16,7 @@ describe('POST /v1/ops/billing/topups/reconcile (SPEC §9, §13)', () => {
 
   const requests = async (): Promise<Array<{ envelope: { type: string; data: { trigger: string; pending: number } } }>> =>
     (await dataSource.query(
-      `SELECT envelope FROM messaging.outbox WHERE type = 'billing.reconciliation_requested' ORDER BY seq`,
+      `SELECT envelope FROM messaging.outbox_log WHERE type = 'billing.reconciliation_requested' ORDER BY seq`,
     )) as Array<{ envelope: { type: string; data: { trigger: string; pending: number } } }>;
 
   beforeAll(async () => {

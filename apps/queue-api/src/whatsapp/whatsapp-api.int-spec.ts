@@ -223,7 +223,7 @@ describe('queue-api WhatsApp endpoints (SPEC §14, §16) on the real stack', () 
 
       // The number is mapped to the tenant for the gateway's routing (SPEC §16), in the same transaction.
       const [mapped] = (await stack.dataSource.query(
-        `SELECT envelope FROM messaging.outbox WHERE type = 'auth.whatsapp_number.mapped' AND envelope -> 'data' ->> 'phoneNumberId' = $1`,
+        `SELECT envelope FROM messaging.outbox_log WHERE type = 'auth.whatsapp_number.mapped' AND envelope -> 'data' ->> 'phoneNumberId' = $1`,
         [ids.phoneNumberId],
       )) as Array<{ envelope: EventEnvelope<Record<string, string>> }>;
       expect(mapped.envelope.data).toEqual({

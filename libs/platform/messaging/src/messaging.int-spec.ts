@@ -42,36 +42,67 @@ describe('messaging on the real broker and database', () => {
     await db.drop();
   });
 
-  it('relays an outbox row to its consumer, which applies it once', async () => {
+  it('relays an outbox row to its consumer, which applies it once, and moves the row to the history', async () => {
     const envelope = await publishViaOutbox({ key: 'relay-1' });
     await expectEventually(async () => expect(await effects('relay-1')).toBe(1));
-    const [row] = (await dataSource.query(`SELECT published_at FROM messaging.outbox WHERE id = $1`, [
-      envelope.id,
-    ])) as Array<{
-      published_at: Date | null;
-    }>;
-    expect(row.published_at).not.toBeNull();
+    const pending = (await dataSource.query(`SELECT id FROM messaging.outbox WHERE id = $1`, [envelope.id])) as unknown[];
+    expect(pending).toHaveLength(0);
+    const logged = (await dataSource.query(
+      `SELECT envelope, published_at FROM messaging.outbox_log WHERE id = $1`,
+      [envelope.id],
+    )) as Array<{ envelope: { id: string; type: string }; published_at: Date | null }>;
+    expect(logged).toHaveLength(1);
+    expect(logged[0].envelope).toMatchObject({ id: envelope.id, type: envelope.type });
+    expect(logged[0].published_at).toBeInstanceOf(Date);
   });
 
-  it('purges published rows past retention, never unpublished or recent ones', async () => {
-    const seed = async (publishedAt: string | null): Promise<string> => {
+  it('keeps a row in the outbox while the broker has not confirmed it', async () => {
+    const relay = app.get(OutboxRelay);
+    const id = randomUUID();
+    // The fault: every publishing channel is closed before it can confirm (as a broker restart
+    // mid-batch would), for this relay call and the app's own relay loop alike.
+    const amqp = app.get(AmqpConnection);
+    const original = amqp.confirmChannel.bind(amqp);
+    const spy = jest.spyOn(amqp, 'confirmChannel').mockImplementation(async () => {
+      const channel = await original();
+      await channel.close();
+      return channel;
+    });
+    try {
+      await dataSource.query(
+        `INSERT INTO messaging.outbox (id, type, routing_key, envelope) VALUES ($1, 'unconfirmed.probe', 'unconfirmed.probe', '{}'::jsonb)`,
+        [id],
+      );
+      await expect(relay.publishBatch()).rejects.toThrow();
+    } finally {
+      spy.mockRestore();
+    }
+    const pending = (await dataSource.query(`SELECT id FROM messaging.outbox WHERE id = $1`, [id])) as unknown[];
+    expect(pending).toHaveLength(1);
+    const published = (await dataSource.query(`SELECT id FROM messaging.outbox_published WHERE id = $1`, [id])) as unknown[];
+    expect(published).toHaveLength(0);
+    await expectEventually(async () =>
+      expect(await dataSource.query(`SELECT id FROM messaging.outbox WHERE id = $1`, [id])).toHaveLength(0),
+    );
+  });
+
+  it('purges published rows past retention from the history, never recent ones', async () => {
+    const seed = async (publishedAt: string): Promise<string> => {
       const id = randomUUID();
       await dataSource.query(
-        `INSERT INTO messaging.outbox (id, type, routing_key, envelope, created_at, published_at)
-         VALUES ($1, 'retention.probe', 'retention.probe', '{}'::jsonb, now() - interval '30 days', $2::timestamptz)`,
+        `INSERT INTO messaging.outbox_published (seq, id, type, routing_key, envelope, created_at, published_at)
+         VALUES (0, $1, 'retention.probe', 'retention.probe', '{}'::jsonb, now() - interval '30 days', $2::timestamptz)`,
         [id, publishedAt],
       );
       return id;
     };
     const old = await seed(new Date(Date.now() - 8 * 86_400_000).toISOString());
     const recent = await seed(new Date(Date.now() - 86_400_000).toISOString());
-    // Created long ago but never published (or published only now by the relay): never purged.
-    const unpublished = await seed(null);
     expect(await app.get(OutboxRelay).purgePublished(7)).toBeGreaterThanOrEqual(1);
-    const left = (await dataSource.query(`SELECT id FROM messaging.outbox WHERE id = ANY($1::uuid[])`, [
-      [old, recent, unpublished],
+    const left = (await dataSource.query(`SELECT id FROM messaging.outbox_log WHERE id = ANY($1::uuid[])`, [
+      [old, recent],
     ])) as Array<{ id: string }>;
-    expect(left.map((r) => r.id).sort()).toEqual([recent, unpublished].sort());
+    expect(left.map((r) => r.id)).toEqual([recent]);
   });
 
   it('applies a message delivered twice (and ten times at once) exactly once', async () => {

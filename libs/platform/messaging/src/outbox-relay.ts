@@ -9,7 +9,29 @@ import { OutboxService } from './outbox.service';
 import { Topology } from './topology';
 
 const BATCH = 200;
-/** Published rows are history only (consumers de-duplicate by inbox, not by outbox): kept a week. */
+
+interface ClaimedRow {
+  id: string;
+  type: string;
+  routing_key: string;
+  correlation_id: string | null;
+  envelope: string;
+}
+
+/** Oldest first; FOR UPDATE SKIP LOCKED lets replicas claim disjoint batches side by side. */
+const CLAIM_BATCH_SQL = `
+WITH moved AS (
+  DELETE FROM messaging.outbox WHERE seq IN (
+    SELECT seq FROM messaging.outbox ORDER BY seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
+  RETURNING *
+), logged AS (
+  INSERT INTO messaging.outbox_published (seq, id, type, routing_key, envelope, created_at)
+  SELECT seq, id, type, routing_key, envelope, created_at FROM moved
+)
+SELECT id, type, routing_key, envelope ->> 'correlationId' AS correlation_id, envelope::text AS envelope
+FROM moved ORDER BY seq`;
+
+/** The published history is for people only (consumers de-duplicate by inbox, not by outbox): kept a week. */
 const RETENTION_DAYS = 7;
 const PURGE_EVERY_MS = 10 * 60_000;
 const PURGE_BATCH = 5000;
@@ -23,8 +45,8 @@ export interface OutboxRelayOptions {
 }
 
 /**
- * Publishes committed outbox rows with publisher confirms, and marks them published only after
- * the broker confirmed them. Rows are claimed with FOR UPDATE SKIP LOCKED, so any number of
+ * Publishes committed outbox rows with publisher confirms, and moves them out of the outbox (to
+ * its week-long history) in a transaction that commits only after the broker confirmed them. Rows are claimed with FOR UPDATE SKIP LOCKED, so any number of
  * replicas relay side by side without publishing a row twice in the normal case; a crash between
  * the confirm and the commit republishes, which consumers' inboxes absorb.
  *
@@ -64,7 +86,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       async () => {
         const rows = (await this.dataSource
           .query(
-            `SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float AS lag FROM messaging.outbox WHERE published_at IS NULL`,
+            `SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float AS lag FROM messaging.outbox`,
           )
           .catch(() => [{ lag: 0 }])) as Array<{ lag: number }>;
         this.lag.set(rows[0]?.lag ?? 0);
@@ -139,47 +161,46 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Deletes published rows older than the retention; returns how many. */
+  /** Deletes published rows older than the retention from the history; returns how many. */
   async purgePublished(retentionDays = RETENTION_DAYS): Promise<number> {
     const rows = (await this.dataSource.query(
-      `DELETE FROM messaging.outbox WHERE seq IN (
-         SELECT seq FROM messaging.outbox
+      `DELETE FROM messaging.outbox_published WHERE ctid = ANY(ARRAY(
+         SELECT ctid FROM messaging.outbox_published
          WHERE published_at < now() - make_interval(days => $1)
-         ORDER BY published_at LIMIT ${PURGE_BATCH})
+         LIMIT ${PURGE_BATCH}))
        RETURNING seq`,
       [retentionDays],
     )) as unknown[];
     return rows.length;
   }
 
-  /** Publishes one batch; returns how many rows it published. */
+  /**
+   * Publishes one batch; returns how many rows it published. The rows are claimed by moving them to
+   * the history in the statement that reads them (their delete locks them against other relays),
+   * and the move commits only once the broker confirmed every one: a failed or unconfirmed batch
+   * rolls back and its rows are still in the outbox.
+   */
   async publishBatch(): Promise<number> {
     return this.dataSource.transaction(async (tx) => {
-      const rows = (await tx.query(
-        `SELECT seq, id, routing_key, envelope::text AS envelope FROM messaging.outbox
-         WHERE published_at IS NULL ORDER BY seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
-      )) as Array<{ seq: string; id: string; routing_key: string; envelope: string }>;
+      const rows = (await tx.query(CLAIM_BATCH_SQL)) as ClaimedRow[];
       if (rows.length === 0) return 0;
       const channel = await this.amqp.confirmChannel();
       if (this.declaredOn !== channel) {
         await declareTopology(channel, this.topology);
         this.declaredOn = channel;
       }
+      const timestamp = Math.floor(Date.now() / 1000);
       for (const row of rows) {
-        const envelope = JSON.parse(row.envelope) as { correlationId?: string; type: string };
         channel.publish(this.topology.eventsExchange, row.routing_key, Buffer.from(row.envelope), {
           persistent: true,
           messageId: row.id,
-          type: envelope.type,
+          type: row.type,
           contentType: 'application/json',
-          timestamp: Math.floor(Date.now() / 1000),
-          headers: { 'x-correlation-id': envelope.correlationId },
+          timestamp,
+          headers: { 'x-correlation-id': row.correlation_id ?? undefined },
         });
       }
       await confirmed(channel);
-      await tx.query(`UPDATE messaging.outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [
-        rows.map((r) => r.seq),
-      ]);
       for (const row of rows) this.published.inc({ type: row.routing_key });
       return rows.length;
     });

@@ -23,7 +23,7 @@ export async function pendingWork(stack: PlatformStack): Promise<{
   orphaned: Record<string, number>;
 }> {
   const [outbox] = await stack.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM messaging.outbox WHERE published_at IS NULL`,
+    `SELECT count(*)::int AS n FROM messaging.outbox`,
   );
   const [webhooks] = await stack.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM webhooks.events WHERE status IN ('received', 'published')`,
