@@ -47,7 +47,7 @@ WITH input AS (
 SELECT id FROM ev`;
 
 /** Concurrent grouped writes; each holds one pool connection. */
-const MAX_IN_FLIGHT = 4;
+const MAX_IN_FLIGHT = 2;
 const MAX_GROUP = 200;
 
 interface PreparedRow {
