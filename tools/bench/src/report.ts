@@ -97,7 +97,7 @@ function sustainedTable(sustained: SustainedFigures): string[] {
 
 /** The figures as Markdown tables (printed, and kept in docs/performance.md). */
 export function renderWebhookReport(result: WebhookBenchResult, at = new Date()): string {
-  const { baseline, intakeOnly, flood, floodCredits, sustained, machine, options } = result;
+  const { baseline, floor, intakeOnly, flood, floodCredits, sustained, machine, options } = result;
   const asked = sustained.askedRate;
   const belowTarget = asked < TARGETS.acceptedPerSecond;
   /** The sustained run decides a target only when it asked for the target's rate and held it. */
@@ -117,6 +117,7 @@ export function renderWebhookReport(result: WebhookBenchResult, at = new Date())
   const ratios = [
     `flood ${Math.round(result.ratio * 100)}%`,
     ...(result.intakeRatio === null ? [] : [`intake only ${Math.round(result.intakeRatio * 100)}%`]),
+    `the floor ${Math.round(result.floorRatio * 100)}%`,
   ];
   const sustainedCredits = sustained.credits;
   const lines = [
@@ -130,7 +131,11 @@ export function renderWebhookReport(result: WebhookBenchResult, at = new Date())
       `The sustained run then sends ${asked * options.sustainedSeconds} fresh ones at ${asked}/s, evenly paced ` +
       `for ${options.sustainedSeconds} s, with the worker crediting: whether credits keep pace with arrivals, and latency at that rate ` +
       `rather than at saturation. It starts once the flood's credits are done. The baseline sends the flood's bodies in turn for ` +
-      `${options.durationSeconds} s (it stores bytes, so a repeat costs it what a new one does), long enough for a steady rate.`,
+      `${options.durationSeconds} s (it stores bytes, so a repeat costs it what a new one does), long enough for a steady rate. ` +
+      `The floor (tools/bench/src/floor-server.ts) is as bare as the baseline but does the least the contract asks of a ` +
+      `webhook endpoint: an HMAC, the body parsed, the event and its outbox row committed in one statement before the 200, ` +
+      `then published to a quorum queue with publisher confirms and the outbox row deleted; it gets the same events for as long. ` +
+      `Its share of the baseline is the most any gateway keeping the contract could reach on this machine.`,
     '',
     `\`s\` is the run's wall-clock time from the first request sent to the last response received, measured by the bench; ` +
       `accepted/s is the 2xx responses divided by it. The baseline and the flood run on autocannon, whose latencies are taken ` +
@@ -144,6 +149,7 @@ export function renderWebhookReport(result: WebhookBenchResult, at = new Date())
     row(['run', '2xx', 'errors', 's', 'accepted/s', 'p50 ms', 'p99 ms', 'max ms', 'load avg before']),
     row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
     loadRow(baseline),
+    loadRow(floor),
     ...(intakeOnly ? [loadRow(intakeOnly)] : []),
     loadRow(flood),
     '',

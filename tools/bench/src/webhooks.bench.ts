@@ -104,6 +104,8 @@ export interface WebhookBenchResult {
   options: WebhookBenchOptions;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; postgres: string };
   baseline: LoadFigures;
+  /** tools/bench/src/floor-server.ts: the least work issue 4's contract asks for, written as bare as the baseline. */
+  floor: LoadFigures;
   intakeOnly: LoadFigures | null;
   /** Gateway with the worker crediting, as fast as the gateway answers. */
   flood: LoadFigures;
@@ -113,6 +115,8 @@ export interface WebhookBenchResult {
   ratio: number;
   /** The intake-only run's accepted/s over the baseline's, when measured. */
   intakeRatio: number | null;
+  /** The floor's accepted/s over the baseline's: the most any gateway keeping the contract could reach here. */
+  floorRatio: number;
 }
 
 interface PreparedEvent {
@@ -187,6 +191,13 @@ async function prepareDatabase(options: WebhookBenchOptions): Promise<string> {
     // As close to webhooks.events as a single-table insert gets: a key, the bytes, a timestamp.
     await client.query(
       `CREATE TABLE bench.baseline_webhooks (id bigserial PRIMARY KEY, body bytea NOT NULL, received_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    // The floor's event and outbox row: the baseline's table, and the least an outbox row can be.
+    await client.query(
+      `CREATE TABLE bench.floor_events (id bigserial PRIMARY KEY, body bytea NOT NULL, received_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    await client.query(
+      `CREATE TABLE bench.floor_outbox (seq bigserial PRIMARY KEY, event_id bigint NOT NULL, envelope jsonb NOT NULL)`,
     );
   });
   return url;
@@ -536,7 +547,8 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
   await resetBrokerTopology(options.amqpUrl).catch(() => undefined);
   log(`preparing ${BENCH_DB} (fresh, migrated)`);
   const dbUrl = await prepareDatabase(options);
-  const [gatewayPort, workerPort, sandboxPort, baselinePort] = await Promise.all([
+  const [gatewayPort, workerPort, sandboxPort, baselinePort, floorPort] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -584,6 +596,21 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
       readyPath: '/health',
     });
     services.push(baseline);
+    const floor = await startService({
+      name: 'floor',
+      root: options.root,
+      main: 'dist/tools/bench/src/floor-server.js',
+      env: {
+        DATABASE_URL: dbUrl,
+        DATABASE_POOL_SIZE: String(options.poolSize),
+        AMQP_URL: options.amqpUrl,
+        FLOOR_QUEUE: `${AMQP_PREFIX}.floor`,
+      },
+      port: floorPort,
+      logDir,
+      readyPath: '/health',
+    });
+    services.push(floor);
     const workerEnv = {
       ...common,
       MERCADO_PAGO_BASE_URL: sandbox.url,
@@ -606,6 +633,7 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
     log('warming up (500 deliveries of one event to each server: JIT, pools, prepared statements)');
     await load('warm-up gateway', gateway.url, Array<PreparedEvent>(500).fill(warmUp), options);
     await load('warm-up baseline', baseline.url, Array<PreparedEvent>(500).fill(warmUp), options);
+    await load('warm-up floor', floor.url, Array<PreparedEvent>(500).fill(warmUp), options);
 
     log(
       `baseline: node:http + one INSERT, ${options.connections} connections, the events in turn for ${options.durationSeconds} s`,
@@ -615,6 +643,13 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
     });
     // Its connections go back to PostgreSQL before the gateway's run.
     await baseline.stop();
+    log(
+      `floor: node:http + what the contract asks (HMAC, parse, event + outbox row committed, published with confirms), the events in turn for ${options.durationSeconds} s`,
+    );
+    const floorFigures = await load('floor', floor.url, events, options, {
+      cycleForSeconds: options.durationSeconds,
+    });
+    await floor.stop();
 
     let intakeFigures: LoadFigures | null = null;
     if (options.intakeOnly) {
@@ -703,6 +738,7 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
         ),
       },
       baseline: baselineFigures,
+      floor: floorFigures,
       intakeOnly: intakeFigures,
       flood: flood.figures,
       floodCredits: flood.credits,
@@ -715,6 +751,7 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
       },
       ratio: round(flood.figures.perSecond / baselineFigures.perSecond, 2),
       intakeRatio: intakeFigures ? round(intakeFigures.perSecond / baselineFigures.perSecond, 2) : null,
+      floorRatio: round(floorFigures.perSecond / baselineFigures.perSecond, 2),
     };
   } finally {
     for (const pool of monitors.values()) await pool.end().catch(() => undefined);

@@ -90,9 +90,11 @@ export class RmqTransport extends Server implements CustomTransportStrategy {
         channel.on('close', () => this.channels.delete(channel));
         channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'consumer channel error'));
         const batch = this.batchSizeOf(pattern);
-        // A batch consumer keeps a second batch in hand while the first one commits.
+        // A batch consumer has a whole batch in hand, besides those in flight, when one of them
+        // commits: with only the in-flight ones unacknowledged, the next batch was whatever the
+        // broker had sent back in the meantime, often a handful (docs/performance.md).
         await channel.prefetch(
-          batch === null ? this.options.prefetch : Math.max(this.options.prefetch, batch * 2),
+          batch === null ? this.options.prefetch : Math.max(this.options.prefetch, batch * (BATCHES_IN_FLIGHT + 1)),
         );
         for (const name of await declareConsumerQueues(
           channel,
