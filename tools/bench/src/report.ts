@@ -135,7 +135,7 @@ export function renderWebhookReport(result: WebhookBenchResult, at = new Date())
       `The floor (tools/bench/src/floor-server.ts) is as bare as the baseline but does the least the contract asks of a ` +
       `webhook endpoint: an HMAC, the body parsed, the event and its outbox row committed in one statement before the 200, ` +
       `then published to a quorum queue with publisher confirms and the outbox row deleted; it gets the same events for as long. ` +
-      `Its share of the baseline is the most any gateway keeping the contract could reach on this machine.`,
+      `Its share of the baseline is about the most a gateway keeping the contract can reach on this machine (it does not group its writes, which the gateway does).`,
     '',
     `\`s\` is the run's wall-clock time from the first request sent to the last response received, measured by the bench; ` +
       `accepted/s is the 2xx responses divided by it. The baseline and the flood run on autocannon, whose latencies are taken ` +
