@@ -1,7 +1,7 @@
 import { connect } from 'amqplib';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
 import { Pool } from 'pg';
+import { serveBodies } from './bare-server';
 
 /*
  * The benchmark's second yardstick: the least a webhook endpoint must do to meet issue 4's contract,
@@ -55,53 +55,30 @@ async function main(): Promise<void> {
     }
   };
 
-  const server = createServer((request, response) => {
-    if (request.method === 'GET') {
-      response.writeHead(200);
-      response.end();
-      return;
+  const server = serveBodies('floor', port, async (body) => {
+    // The bench's bodies carry Mercado Pago's signature over a manifest, not over the body; one
+    // HMAC and a constant-time compare cost the same either way.
+    const digest = createHmac('sha256', SECRET).update(body).digest();
+    let parsed: unknown;
+    try {
+      if (!timingSafeEqual(digest, Buffer.from(digest))) throw new Error('signature');
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return 400;
     }
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks);
-      // The bench's bodies carry Mercado Pago's signature over a manifest, not over the body; one
-      // HMAC and a constant-time compare cost the same either way.
-      const digest = createHmac('sha256', SECRET).update(body).digest();
-      let parsed: unknown;
-      try {
-        if (!timingSafeEqual(digest, Buffer.from(digest))) throw new Error('signature');
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch {
-        response.writeHead(400);
-        response.end();
-        return;
-      }
-      const envelope = JSON.stringify({ type: 'webhook.mercadopago.received', data: { payload: parsed } });
-      pool
-        .query<{ seq: string }>({
-          name: 'floor_insert',
-          text: `WITH e AS (INSERT INTO bench.floor_events (body) VALUES ($1) RETURNING id)
-                 INSERT INTO bench.floor_outbox (event_id, envelope) SELECT id, $2::jsonb FROM e RETURNING seq`,
-          values: [body, envelope],
-        })
-        .then(
-          (result) => {
-            response.writeHead(200, { 'content-type': 'application/json' });
-            response.end('{"received":true}');
-            committed.push({ seq: result.rows[0].seq, envelope });
-            void relay().catch((error: unknown) => process.stderr.write(`relay failed: ${String(error)}\n`));
-          },
-          () => {
-            response.writeHead(503);
-            response.end();
-          },
-        );
+    const envelope = JSON.stringify({ type: 'webhook.mercadopago.received', data: { payload: parsed } });
+    const result = await pool.query<{ seq: string }>({
+      name: 'floor_insert',
+      text: `WITH e AS (INSERT INTO bench.floor_events (body) VALUES ($1) RETURNING id)
+             INSERT INTO bench.floor_outbox (event_id, envelope) SELECT id, $2::jsonb FROM e RETURNING seq`,
+      values: [body, envelope],
     });
-  });
-
-  server.listen(port, '127.0.0.1', () => {
-    process.stdout.write(`${JSON.stringify({ msg: 'floor listening', url: `http://127.0.0.1:${port}` })}\n`);
+    // Relayed after the answer, as the platform's relay does.
+    setImmediate(() => {
+      committed.push({ seq: result.rows[0].seq, envelope });
+      void relay().catch((error: unknown) => process.stderr.write(`relay failed: ${String(error)}\n`));
+    });
+    return 200;
   });
 
   const stop = (): void => {

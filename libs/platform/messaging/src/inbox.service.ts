@@ -41,11 +41,6 @@ export class InboxService {
     return (await this.recordMany(tx, consumer, [messageId])).size > 0;
   }
 
-  /** `claim` for the messages of a batch, in one autocommit statement: the ids claimed now. */
-  async claimMany(consumer: string, messageIds: readonly string[]): Promise<Set<string>> {
-    return this.recordMany(this.dataSource.manager, consumer, messageIds);
-  }
-
   /**
    * `record` for the messages of a batch, in one statement: the ids recorded now (the others were
    * recorded before, or by a concurrent copy that committed while this one waited).
