@@ -2,7 +2,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { startConsumers } from '@realapp/messaging';
 import { createHttpApp, createRootLogger, Env, loadConfig } from '@realapp/platform';
 import { WebhookGatewayModule, SERVICE } from './app.module';
-import { LeanWebhookRoutes } from './webhooks/lean-routes';
+import { webhookBareRoutes } from './webhooks/bare-webhook-routes';
 import { keepRawBodies } from './webhooks/raw-body';
 import { WEBHOOK_GATEWAY_SECRETS, WebhookGatewayConfig } from './config';
 
@@ -14,7 +14,6 @@ export interface Created {
 export async function createWebhookGateway(env: Env): Promise<Created> {
   const config = loadConfig(SERVICE, WebhookGatewayConfig, env, WEBHOOK_GATEWAY_SECRETS);
   const logger = createRootLogger({ service: SERVICE, level: config.LOG_LEVEL, debugLogDir: config.DEBUG_LOG_DIR });
-  const webhookRoutes = new LeanWebhookRoutes();
   const app = await createHttpApp(WebhookGatewayModule.forRoot(config, logger), {
     service: SERVICE,
     config,
@@ -23,10 +22,9 @@ export async function createWebhookGateway(env: Env): Promise<Created> {
     beforeInit: (adapter) => {
       // Webhook signatures are checked on the exact bytes: bodies stay Buffers (see raw-body.ts).
       keepRawBodies(adapter);
-      webhookRoutes.install(adapter);
     },
+    bareRoutes: webhookBareRoutes,
   });
-  webhookRoutes.bind(app);
   await startConsumers(app);
   return { app, config };
 }

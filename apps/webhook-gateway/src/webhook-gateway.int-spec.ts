@@ -236,6 +236,34 @@ describe('webhook-gateway on the real database and broker', () => {
       expect(await outboxRows(event.id)).toHaveLength(1);
     });
 
+    it('answers alike on the bare path and through Fastify (a request with an Origin), carrying the correlation id into the event', async () => {
+      for (const [correlationId, origin] of [
+        ['mp-bare-1', undefined],
+        ['mp-fastify-1', 'https://dashboard.example'],
+      ] as const) {
+        const webhook = mercadoPagoWebhook();
+        const headers = new Headers(webhook.init.headers);
+        headers.set('x-correlation-id', correlationId);
+        if (origin) headers.set('origin', origin);
+        const res = await post(webhook.url, { ...webhook.init, headers });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+        expect(await res.json()).toEqual({ received: true });
+        expect(res.headers.get('x-correlation-id')).toBe(correlationId);
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(res.headers.get('x-powered-by')).toBeNull();
+        const [event] = await events('mercadopago', String(webhook.notificationId));
+        const [outbox] = await outboxRows(event.id);
+        expect(outbox.envelope).toMatchObject({ correlationId, data: { webhookEventId: event.id } });
+
+        const forged = mercadoPagoWebhook({ secret: 'not-the-secret' });
+        const refused = await post(forged.url, { ...forged.init, headers: origin ? { ...forged.init.headers, origin } : forged.init.headers });
+        expect(refused.status).toBe(401);
+        expect(refused.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+        expect(await refused.json()).toMatchObject({ status: 401, code: 'invalid_signature' });
+      }
+    });
+
     it('takes the same signed webhook 50 times at once as one stored event and one outbox row', async () => {
       const webhook = mercadoPagoWebhook();
       const statuses = await Promise.all(

@@ -194,7 +194,7 @@ async function prepareDatabase(options: WebhookBenchOptions): Promise<string> {
     );
     // The floor's event and outbox row: the baseline's table, and the least an outbox row can be.
     await client.query(
-      `CREATE TABLE bench.floor_events (id bigserial PRIMARY KEY, body bytea NOT NULL, received_at timestamptz NOT NULL DEFAULT now())`,
+      `CREATE TABLE bench.floor_events (id bigserial PRIMARY KEY, provider_event_id text NOT NULL UNIQUE, body bytea NOT NULL, received_at timestamptz NOT NULL DEFAULT now())`,
     );
     await client.query(
       `CREATE TABLE bench.floor_outbox (seq bigserial PRIMARY KEY, event_id bigint NOT NULL, envelope jsonb NOT NULL)`,

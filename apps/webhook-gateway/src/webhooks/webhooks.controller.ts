@@ -9,12 +9,14 @@ import { WebhookIntakeService } from './webhook-intake.service';
 export interface Received {
   received: true;
 }
-const RECEIVED: Received = Object.freeze({ received: true });
+export const RECEIVED: Received = Object.freeze({ received: true });
 const MAX_CHALLENGE_LENGTH = 512;
 
 /**
  * The providers' doors (SPEC §7). Handlers take the raw request: no DTO, no class-validator,
- * nothing parsed before the signature holds.
+ * nothing parsed before the signature holds. The POST routes are declared here (OpenAPI, and the
+ * request with an `Origin` that goes through Fastify for CORS), but served bare in the common case
+ * (bare-webhook-routes.ts).
  */
 @ApiTags('webhooks')
 @Controller('v1/webhooks')

@@ -11,6 +11,7 @@ export * from './http/problem.filter';
 export * from './http/validation';
 export * from './http/pagination';
 export * from './http/bootstrap';
+export * from './http/bare-routes';
 export * from './health/readiness';
 export * from './metrics/metrics.service';
 export * from './database/database';

@@ -1,6 +1,7 @@
-import { DynamicModule } from '@nestjs/common';
+import { DynamicModule, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import cors from '@fastify/cors';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
@@ -14,6 +15,8 @@ import { registerIpRateLimit } from '../rate-limit/ip-rate-limit.hook';
 import { withRateLimits } from '../rate-limit/rate-limit.module';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { helmetHeaders, registerSecurityHeaders } from '../security/security-headers';
+import { IncidentService } from '../incidents/incident.service';
+import { BareRoute, BareRouter } from './bare-routes';
 import { ProblemFilter } from './problem.filter';
 import { createValidationPipe } from './validation';
 
@@ -29,6 +32,8 @@ export interface HttpAppOptions {
   rawBody?: boolean;
   /** Extra setup on the Fastify instance before Nest registers its routes. */
   beforeInit?: (adapter: FastifyAdapter) => void | Promise<void>;
+  /** Routes served by node:http before Fastify (see bare-routes.ts), built once the app exists. */
+  bareRoutes?: (app: NestFastifyApplication) => readonly BareRoute[];
 }
 
 /**
@@ -40,7 +45,12 @@ export async function createHttpApp(
   rootModule: DynamicModule,
   options: HttpAppOptions,
 ): Promise<NestFastifyApplication> {
+  const bare = new BareRouter();
   const adapter = new FastifyAdapter({
+    serverFactory: (handler: (request: IncomingMessage, response: ServerResponse) => void) =>
+      createServer((request, response) => {
+        if (!bare.dispatch(request, response)) handler(request, response);
+      }),
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: options.config.TRUST_PROXY,
     return503OnClosing: true,
@@ -67,7 +77,8 @@ export async function createHttpApp(
   app.enableShutdownHooks();
 
   // Helmet's headers, worked out once at boot rather than by the plugin on every request.
-  registerSecurityHeaders(fastify, await helmetHeaders({ contentSecurityPolicy: false, global: true }));
+  const securityHeaders = await helmetHeaders({ contentSecurityPolicy: false, global: true });
+  registerSecurityHeaders(fastify, securityHeaders);
   const origins = splitList(options.config.CORS_ALLOW_ORIGINS);
   await app.register(cors, {
     origin: origins.length ? origins : false,
@@ -88,29 +99,47 @@ export async function createHttpApp(
   // run under Nest 12 on Fastify, and this line carries only what on-call needs (no headers, no
   // query string, which may hold tokens). Probes are left out; they would drown everything else.
   const accessLog = (app.get(ROOT_LOGGER) as PinoLogger).child({ context: 'http' });
-  fastify.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions?.url ?? 'unmatched';
-    const status = reply.statusCode;
-    httpDuration.observe({ method: request.method, route, status: String(status) }, reply.elapsedTime / 1000);
+  const responded = (method: string, url: string, route: string, status: number, elapsedMs: number, correlationId: string): void => {
+    httpDuration.observe({ method, route, status: String(status) }, elapsedMs / 1000);
     const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-    if (accessLog.isLevelEnabled(level) && !PROBE_PATH.test(request.url)) {
-      const path = request.url.split('?', 1)[0];
-      const correlationId = String(reply.getHeader('x-correlation-id') ?? '');
-      runWithContext({ correlationId }, () =>
-        accessLog[level](
-          {
-            method: request.method,
-            path,
-            route,
-            status,
-            durationMs: Math.round(reply.elapsedTime * 10) / 10,
-          },
-          `${request.method} ${path} ${status}`,
-        ),
-      );
-    }
+    if (!accessLog.isLevelEnabled(level) || PROBE_PATH.test(url)) return;
+    const path = url.split('?', 1)[0];
+    runWithContext({ correlationId }, () =>
+      accessLog[level](
+        { method, path, route, status, durationMs: Math.round(elapsedMs * 10) / 10 },
+        `${method} ${path} ${status}`,
+      ),
+    );
+  };
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const correlationId = String(reply.getHeader('x-correlation-id') ?? '');
+    responded(request.method, request.url, request.routeOptions?.url ?? 'unmatched', reply.statusCode, reply.elapsedTime, correlationId);
     done();
   });
+
+  if (options.bareRoutes) {
+    const failureLog = new NestLogger('http');
+    let incidents: IncidentService | null = null;
+    try {
+      incidents = app.get(IncidentService, { strict: false });
+    } catch {
+      incidents = null;
+    }
+    const mark = incidents?.markRequest() ?? {};
+    bare.bind(options.bareRoutes(app), {
+      securityHeaders,
+      bodyLimitBytes: BODY_LIMIT_BYTES,
+      trustProxy: options.config.TRUST_PROXY,
+      responded: (method, route, status, elapsedMs, correlationId) =>
+        responded(method, route, route, status, elapsedMs, correlationId),
+      failed: (error, route, code) => failureLog.error({ err: error, route, code }, 'request failed'),
+      observedRequest: () => mark,
+    });
+    fastify.addHook('preClose', (done) => {
+      bare.close();
+      done();
+    });
+  }
 
   const document = buildOpenApi(app, options);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });

@@ -5,8 +5,14 @@ import { acceptCorrelationId, currentCorrelationId } from '../context/request-co
 import { AppError } from './app-error';
 import { codeForStatus, Problem, problem, PROBLEM_CONTENT_TYPE } from './problem';
 
+/** What ProblemFilter's observers see of the failed request: a FastifyRequest, or a bare route's equivalent. */
+export interface ObservedRequest {
+  method: string;
+  routeOptions?: { url?: string };
+}
+
 interface ErrorObserver {
-  (error: unknown, problem: Problem, request: FastifyRequest): void;
+  (error: unknown, problem: Problem, request: ObservedRequest): void;
 }
 
 /**
@@ -76,6 +82,11 @@ export class ProblemFilter implements ExceptionFilter {
     ProblemFilter.observers.push(observer);
   }
 
+  /** For answers rendered outside Nest (bare routes): the observers see them as they see the filter's. */
+  static notify(error: unknown, problem: Problem, request: ObservedRequest): void {
+    for (const observer of ProblemFilter.observers) observer(error, problem, request);
+  }
+
   catch(error: unknown, host: ArgumentsHost): Observable<never> | void {
     // Consumers settle their own failures (retry / dead-letter) and need the original error,
     // with its `retryable` flag, not Nest's generic RPC error object.
@@ -88,6 +99,6 @@ export class ProblemFilter implements ExceptionFilter {
     if (body.status >= 500) {
       this.logger.error({ err: error, route: request.routeOptions?.url, code: body.code }, 'request failed');
     }
-    for (const observer of ProblemFilter.observers) observer(error, body, request);
+    ProblemFilter.notify(error, body, request);
   }
 }

@@ -12,7 +12,7 @@ import { currentCorrelationId } from '../context/request-context';
 import { AppError, validationFailed } from '../http/app-error';
 import { decodeCursor, Page, toPage } from '../http/pagination';
 import { Problem } from '../http/problem';
-import { ProblemFilter } from '../http/problem.filter';
+import { ObservedRequest, ProblemFilter } from '../http/problem.filter';
 import { redactValue } from '../logging/redact';
 import { MetricsService } from '../metrics/metrics.service';
 import {
@@ -231,9 +231,14 @@ export class IncidentService implements OnModuleInit, OnModuleDestroy {
     return this.view(rows[0]);
   }
 
-  private observeHttp(error: unknown, problem: Problem, request: FastifyRequest): void {
+  /** Marks a request served outside Fastify's hooks (bare routes) as this tracker's, as the onRequest hook does. */
+  markRequest(): object {
+    return { [TRACKER]: this };
+  }
+
+  private observeHttp(error: unknown, problem: Problem, request: ObservedRequest): void {
     if (this.closed || problem.status < 500) return;
-    const owner = (request as FastifyRequest & { [TRACKER]?: IncidentService })[TRACKER];
+    const owner = (request as ObservedRequest & { [TRACKER]?: IncidentService })[TRACKER];
     if (owner !== this) return;
     void this.recordQuietly({
       code: httpIncidentCode(problem.code, error),
