@@ -133,9 +133,10 @@ export function renderWebhookReport(result: WebhookBenchResult, at = new Date())
       `rather than at saturation. It starts once the flood's credits are done. The baseline sends the flood's bodies in turn for ` +
       `${options.durationSeconds} s (it stores bytes, so a repeat costs it what a new one does), long enough for a steady rate. ` +
       `The floor (tools/bench/src/floor-server.ts) is as bare as the baseline but does the least the contract asks of a ` +
-      `webhook endpoint: an HMAC, the body parsed, the event and its outbox row committed in one statement before the 200, ` +
-      `then published to a quorum queue with publisher confirms and the outbox row deleted; it gets the same events for as long. ` +
-      `Its share of the baseline is about the most a gateway keeping the contract can reach on this machine (it does not group its writes, which the gateway does).`,
+      `webhook endpoint: an HMAC, the body parsed, the event (unique by its provider id) and its outbox row committed in one ` +
+      `statement before the 200, concurrent requests grouped into one statement as the gateway groups them, then published to a ` +
+      `quorum queue with publisher confirms and the outbox rows deleted; it gets the same events for as long, each as a new event. ` +
+      `Its share of the baseline is about the most a gateway keeping the contract could reach on this machine.`,
     '',
     `\`s\` is the run's wall-clock time from the first request sent to the last response received, measured by the bench; ` +
       `accepted/s is the 2xx responses divided by it. The baseline and the flood run on autocannon, whose latencies are taken ` +
