@@ -50,7 +50,7 @@ export class BillingEventsConsumer {
    * process anyway; the ledger is the record of what was credited, and
    * `GET /v1/ops/ledger/verify` its check.
    */
-  @OnEventBatch(TopupApproved, { max: 64 })
+  @OnEventBatch(TopupApproved, { max: 128 })
   async topupApproved(envelopes: ReadonlyArray<EventEnvelope<TopupApprovedData>>): Promise<ConsumeResult[]> {
     const results = await this.waitingOrders.reevaluate(envelopes);
     envelopes.forEach((envelope, i) => {

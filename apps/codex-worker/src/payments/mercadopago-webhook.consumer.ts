@@ -9,7 +9,7 @@ import { describeError, SettleWithin, WebhookEffect, WebhookOutcomes } from './w
 export const MERCADO_PAGO_CONSUMER = 'codex-worker.payments.mercadopago';
 
 /** Notifications taken together at most: what one batch transaction locks and writes. */
-export const MERCADO_PAGO_BATCH = 64;
+export const MERCADO_PAGO_BATCH = 128;
 
 /** A payment looked up for a notification: the payment, or why the lookup failed. */
 type Lookup = { payment: MercadoPagoPayment } | { error: unknown };
