@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WhatsAppNumberMapped } from '@realapp/contracts';
+import { EVENTS, WebhookProvider, WhatsAppNumberMapped } from '@realapp/contracts';
 import { OutboxService } from '@realapp/messaging';
 import { signMercadoPago, signMeta, signStripe } from '@realapp/payments';
 import {
@@ -10,6 +10,7 @@ import {
   TestDatabase,
   TestSandbox,
 } from '@realapp/testing';
+import { buildWebhookEnvelope } from '@realapp/webhooks';
 import { RunningGateway, startGateway } from './testing/gateway.test-helper';
 
 // The projects' testTimeout in jest.config.js does not take effect (jest 30 reads it globally only).
@@ -262,6 +263,70 @@ describe('webhook-gateway on the real database and broker', () => {
         expect(refused.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
         expect(await refused.json()).toMatchObject({ status: 401, code: 'invalid_signature' });
       }
+    });
+
+    it('builds each published event as buildWebhookEnvelope does, from the stored bytes, for every provider', async () => {
+      const check = async (provider: WebhookProvider, providerEventId: string, rawBody: Buffer): Promise<void> => {
+        const [event] = await events(provider, providerEventId);
+        const [stored] = (await gateway.dataSource.query(`SELECT raw_body FROM webhooks.events WHERE id = $1`, [
+          event.id,
+        ])) as Array<{ raw_body: Buffer }>;
+        expect(Buffer.compare(stored.raw_body, rawBody)).toBe(0);
+        const [outbox] = await outboxRows(event.id);
+        const envelope = outbox.envelope as { id: string; occurredAt: string; correlationId: string };
+        expect(EVENTS.envelopeProblems(envelope)).toEqual([]);
+        const text = rawBody.toString('utf8').replace(/^\uFEFF/, '');
+        const expected = buildWebhookEnvelope(
+          {
+            webhookEventId: event.id,
+            provider,
+            providerEventId,
+            topic: event.topic,
+            resourceId: event.resource_id,
+            tenantId: event.tenant_id,
+            payload: JSON.parse(text) as Record<string, unknown>,
+            correlationId: envelope.correlationId,
+          },
+          new Date(envelope.occurredAt),
+        );
+        expect(envelope).toEqual({ ...expected, id: envelope.id });
+        expect(envelope.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+      };
+
+      // Mercado Pago signs the query, not the body: a body with a byte order mark, non-ASCII text and
+      // escapes is stored byte for byte, and its payload parsed as JSON.parse parses it.
+      const notificationId = uniqueId();
+      const mpBody = Buffer.concat([
+        Buffer.from([0xef, 0xbb, 0xbf]),
+        Buffer.from(
+          `{"id": ${notificationId}, "type": "payment", "data": {"id": "777"}, "note": "café \\"quoted\\" \\u00e9 \\\\ ☃", "n": [1.5, -2, 1e3]}`,
+        ),
+      ]);
+      const mp = mercadoPagoWebhook({ notificationId, dataId: '777' });
+      expect((await post(mp.url, { ...mp.init, body: mpBody })).status).toBe(200);
+      await check('mercadopago', String(notificationId), mpBody);
+
+      const tenantId = randomUUID();
+      const stripe = stripeWebhook({ tenantId });
+      expect((await post(`${gateway.url}/v1/webhooks/stripe`, stripe.init)).status).toBe(200);
+      await check('stripe', stripe.eventId, Buffer.from(stripe.body));
+
+      // An account update: no message, no phone number, so no tenant; identified by its bytes.
+      const metaBody = JSON.stringify({
+        object: 'whatsapp_business_account',
+        entry: [{ id: `waba-${uniqueId()}`, time: 1, changes: [{ field: 'account_update', value: { event: 'VERIFIED' } }] }],
+      });
+      const meta = await post(`${gateway.url}/v1/webhooks/meta`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMeta({ secret: META_SECRET, rawBody: metaBody }) },
+        body: metaBody,
+      });
+      expect(meta.status).toBe(200);
+      const [metaEvent] = (await gateway.dataSource.query(
+        `SELECT provider_event_id FROM webhooks.events WHERE provider = 'meta' AND convert_from(raw_body, 'UTF8') = $1`,
+        [metaBody],
+      )) as Array<{ provider_event_id: string }>;
+      await check('meta', metaEvent.provider_event_id, Buffer.from(metaBody));
     });
 
     it('takes the same signed webhook 50 times at once as one stored event and one outbox row', async () => {

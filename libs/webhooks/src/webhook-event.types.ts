@@ -17,12 +17,14 @@ export interface IncomingWebhook {
   topic: string;
   resourceId: string | null;
   tenantId: string | null;
-  /** The exact bytes that were verified. */
+  /**
+   * The exact bytes that were verified, already parsed by the intake as a JSON object with a fatal
+   * UTF-8 decoder: the store relies on them being valid UTF-8 JSON (the event's payload is built
+   * from them in SQL, so consumers need not parse the body again).
+   */
   rawBody: Buffer;
   /** Already stripped of signatures and credentials (see `storableHeaders`). */
   headers: Record<string, string>;
-  /** `rawBody` parsed; travels in the event so consumers need not parse it again. */
-  payload: Record<string, unknown>;
   /**
    * Why the event is stored but not published (nobody could act on it yet); null publishes it.
    * The event is then `dead` with this reason, which ops can see and replay once it is fixable.

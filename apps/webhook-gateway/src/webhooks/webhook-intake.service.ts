@@ -68,7 +68,6 @@ export class WebhookIntakeService {
         tenantId,
         rawBody: raw.rawBody,
         headers: storableHeaders(raw.headers),
-        payload: parsed.payload,
         parkedReason,
       });
     } catch (error) {
