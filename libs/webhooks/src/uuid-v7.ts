@@ -5,7 +5,7 @@ let offset = pool.length;
 
 /**
  * RFC 9562 UUID version 7: 48 bits of Unix milliseconds, then random bits. Ids of rows written
- * in time order (stored webhooks, their outbox rows) land at the right edge of their B-tree
+ * in time order (stored webhooks) land at the right edge of their B-tree
  * indexes instead of on a random page, which keeps the hot path's inserts cheap and its WAL small.
  */
 export function uuidV7(now: number = Date.now()): string {

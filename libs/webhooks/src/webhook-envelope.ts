@@ -47,7 +47,7 @@ export function buildWebhookEnvelope(input: WebhookEnvelopeInput, now: Date = ne
   };
   if (input.resourceId !== null) data.resourceId = input.resourceId;
   return {
-    // Time-ordered: the outbox's unique index on id takes it at its right edge.
+    // Time-ordered, as the gateway's own ids are (message ids that sort by arrival).
     id: uuidV7(now.getTime()),
     type: definition.type,
     version: definition.version,

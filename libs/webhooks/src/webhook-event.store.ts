@@ -212,7 +212,7 @@ export class WebhookEventStore {
       body: incoming.rawBody.toString('utf8'),
       headers: JSON.stringify(incoming.headers),
       tenantId: incoming.tenantId,
-      // Time-ordered: the outbox's primary key takes it at its right edge.
+      // Time-ordered like the event's: message ids that sort by arrival in logs and the history.
       outboxId: uuidV7(now),
       type: definition.type,
       version: definition.version,

@@ -16,9 +16,10 @@ const CONSUMER = 'codex-worker.billing-events';
 
 /**
  * What arriving money and plans set off in the worker: on-call's counters (credits applied, plans
- * activated) and, for a credit, the tenant's waiting orders re-evaluated. A top-up's approval is itself the event that
- * re-evaluates: one message per credit instead of two (docs/performance.md). A plan's activation
- * comes with an explicit `ads.orders.reevaluation_requested`, consumed in CampaignsModule.
+ * activated) and, for a credit, the tenant's waiting orders re-evaluated. A top-up's approval is
+ * itself the event that re-evaluates: one message per credit instead of two (docs/performance.md).
+ * A plan's activation comes with an explicit `ads.orders.reevaluation_requested`, consumed in
+ * CampaignsModule.
  */
 @Controller()
 export class BillingEventsConsumer {

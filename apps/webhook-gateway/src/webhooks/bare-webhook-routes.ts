@@ -23,7 +23,6 @@ export function webhookBareRoutes(app: INestApplication): BareRoute[] {
   const intake = app.get(WebhookIntakeService);
   const limits = app.get(RateLimitService);
   return PROVIDERS.map(([path, provider]) => ({
-    method: 'POST',
     path,
     async handle(request: BareRequest) {
       try {

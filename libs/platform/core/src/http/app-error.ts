@@ -23,4 +23,6 @@ export class AppError extends Error {
 export const validationFailed = (errors: FieldError[], detail = 'The request has invalid fields.'): AppError =>
   new AppError('validation_failed', 400, detail, { errors });
 
+export const payloadTooLarge = (): AppError => new AppError('payload_too_large', 413, 'The request body exceeds 1 MB.');
+
 export const notFound = (what = 'resource'): AppError => new AppError('not_found', 404, `The ${what} does not exist.`);

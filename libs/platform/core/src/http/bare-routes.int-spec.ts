@@ -65,7 +65,6 @@ describe('bare routes: served by node:http before Fastify, answered as the platf
       description: 'bare-probe',
       bareRoutes: () => [
         {
-          method: 'POST',
           path: '/probe/bare',
           async handle(request) {
             // A turn of the event loop first: the context must survive it, as it must a database round trip.
@@ -212,13 +211,12 @@ describe('BareRouter on a plain node:http server', () => {
   const responded: Array<[string, number]> = [];
 
   beforeAll(async () => {
-    router.bind([{ method: 'POST', path: '/bare', handle: () => Promise.resolve({ ok: true }) }], {
+    router.bind([{ path: '/bare', handle: () => Promise.resolve({ ok: true }) }], {
       securityHeaders: { set: [['X-Probe', 'yes']], removed: [] },
       bodyLimitBytes: 16,
       trustProxy: false,
       responded: (_method, route, status) => responded.push([route, status]),
-      failed: () => undefined,
-      observedRequest: () => ({}),
+      observedMark: {},
     });
     server = createServer((req, res) => {
       if (!router.dispatch(req, res)) {

@@ -2,15 +2,12 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { parse as parseQuery } from 'node:querystring';
 import { acceptCorrelationId, runWithContext } from '../context/request-context';
 import type { SecurityHeaders } from '../security/security-headers';
-import { AppError } from './app-error';
+import { AppError, payloadTooLarge } from './app-error';
 import { ProblemFilter, toProblem } from './problem.filter';
 import { PROBLEM_CONTENT_TYPE } from './problem';
 
 /** What a bare route's handler sees of a request: the exact body bytes and nothing parsed from them. */
 export interface BareRequest {
-  readonly method: string;
-  /** The route's path, which is also its metrics label. */
-  readonly path: string;
   readonly query: Readonly<Record<string, string | string[] | undefined>>;
   readonly headers: IncomingHttpHeaders;
   /** The caller's address, read as Fastify reads `request.ip` under the same TRUST_PROXY. */
@@ -19,13 +16,12 @@ export interface BareRequest {
 }
 
 /**
- * A route served by node:http directly, before Fastify sees the request. For endpoints whose cost
+ * A POST route served by node:http directly, before Fastify sees the request. For endpoints whose cost
  * per request is the whole point (provider webhooks: thousands a second, no auth, no DTO): the
  * handler resolves to the JSON body of a 200, or throws, and the answer is rendered as the
  * platform renders every answer (see `BareRouter`).
  */
 export interface BareRoute {
-  readonly method: 'POST';
   /** Exact path, no parameters. */
   readonly path: string;
   handle(request: BareRequest): Promise<unknown>;
@@ -38,10 +34,8 @@ export interface BareRouterHooks {
   trustProxy: boolean;
   /** Metrics and the access line, as for every other request (bootstrap's onResponse hook). */
   responded(method: string, route: string, status: number, elapsedMs: number, correlationId: string): void;
-  /** A 5xx: logged with its cause, as ProblemFilter logs one. */
-  failed(error: unknown, route: string, code: string): void;
-  /** Extra properties of the request object ProblemFilter's observers receive (the incident tracker's mark). */
-  observedRequest(): object;
+  /** Extra properties of the request ProblemFilter's observers receive (the incident tracker's mark). */
+  observedMark: object;
 }
 
 // As Fastify sends them, so that a client sees no difference between the two paths.
@@ -119,7 +113,7 @@ export class BareRouter {
     mark: number,
     correlationId: string,
   ): void {
-    const fail = (error: unknown): void => this.sendProblem(request, response, route, hooks, error, correlationId);
+    const fail = (error: unknown): void => sendProblem(response, route, hooks, error, correlationId);
     if (this.closing) {
       response.setHeader('connection', 'close');
       fail(new AppError('service_unavailable', 503, 'The service is shutting down; retry.'));
@@ -128,7 +122,7 @@ export class BareRouter {
     const limit = hooks.bodyLimitBytes;
     if (Number(request.headers['content-length'] ?? 0) > limit) {
       request.resume();
-      fail(tooLarge());
+      fail(payloadTooLarge());
       return;
     }
     const chunks: Buffer[] = [];
@@ -144,14 +138,12 @@ export class BareRouter {
       refused = true;
       request.removeListener('data', onData);
       request.resume();
-      fail(tooLarge());
+      fail(payloadTooLarge());
     };
     request.on('data', onData);
     request.once('end', () => {
       if (refused) return;
       const bare: BareRequest = {
-        method: 'POST',
-        path: route.path,
         query: mark === -1 ? {} : parseQuery(url.slice(mark + 1)),
         headers: request.headers,
         ip: clientIp(request, hooks.trustProxy),
@@ -174,30 +166,21 @@ export class BareRouter {
       });
     });
   }
-
-  private sendProblem(
-    request: IncomingMessage,
-    response: ServerResponse,
-    route: BareRoute,
-    hooks: BareRouterHooks,
-    error: unknown,
-    correlationId: string,
-  ): void {
-    if (response.headersSent || response.destroyed) return;
-    const { problem: body, headers } = toProblem(error, correlationId);
-    const text = JSON.stringify(body);
-    for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-    response.writeHead(body.status, { 'content-type': PROBLEM_JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
-    response.end(text);
-    if (body.status >= 500) hooks.failed(error, route.path, body.code);
-    ProblemFilter.notify(error, body, {
-      method: request.method ?? 'POST',
-      routeOptions: { url: route.path },
-      ...hooks.observedRequest(),
-    });
-  }
 }
 
-function tooLarge(): AppError {
-  return new AppError('payload_too_large', 413, 'The request body exceeds 1 MB.');
+/** A refusal, rendered as Fastify renders one, and reported as ProblemFilter reports its own. */
+function sendProblem(
+  response: ServerResponse,
+  route: BareRoute,
+  hooks: BareRouterHooks,
+  error: unknown,
+  correlationId: string,
+): void {
+  if (response.headersSent || response.destroyed) return;
+  const { problem: body, headers } = toProblem(error, correlationId);
+  const text = JSON.stringify(body);
+  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+  response.writeHead(body.status, { 'content-type': PROBLEM_JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+  ProblemFilter.report(error, body, { method: 'POST', routeOptions: { url: route.path }, ...hooks.observedMark });
 }

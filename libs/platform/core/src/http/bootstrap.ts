@@ -1,4 +1,4 @@
-import { DynamicModule, Logger as NestLogger } from '@nestjs/common';
+import { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
@@ -118,22 +118,20 @@ export async function createHttpApp(
   });
 
   if (options.bareRoutes) {
-    const failureLog = new NestLogger('http');
-    let incidents: IncidentService | null = null;
+    // Services without the incident tracker have nothing to mark.
+    let observedMark: object = {};
     try {
-      incidents = app.get(IncidentService, { strict: false });
+      observedMark = app.get(IncidentService, { strict: false }).markRequest();
     } catch {
-      incidents = null;
+      observedMark = {};
     }
-    const mark = incidents?.markRequest() ?? {};
     bare.bind(options.bareRoutes(app), {
       securityHeaders,
       bodyLimitBytes: BODY_LIMIT_BYTES,
       trustProxy: options.config.TRUST_PROXY,
       responded: (method, route, status, elapsedMs, correlationId) =>
         responded(method, route, route, status, elapsedMs, correlationId),
-      failed: (error, route, code) => failureLog.error({ err: error, route, code }, 'request failed'),
-      observedRequest: () => mark,
+      observedMark,
     });
     fastify.addHook('preClose', (done) => {
       bare.close();

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, throwError } from 'rxjs';
 import { acceptCorrelationId, currentCorrelationId } from '../context/request-context';
-import { AppError } from './app-error';
+import { AppError, payloadTooLarge } from './app-error';
 import { codeForStatus, Problem, problem, PROBLEM_CONTENT_TYPE } from './problem';
 
 /** What ProblemFilter's observers see of the failed request: a FastifyRequest, or a bare route's equivalent. */
@@ -27,9 +27,7 @@ export function toProblem(error: unknown, correlationId: string): { problem: Pro
   }
   // Nest wraps Fastify's body-parsing errors in an HttpException whose `cause` keeps the code.
   const fastifyCode = (error as { code?: unknown })?.code ?? (error as { cause?: { code?: unknown } })?.cause?.code;
-  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return { problem: problem(413, 'payload_too_large', 'The request body exceeds 1 MB.', correlationId), headers: {} };
-  }
+  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') return toProblem(payloadTooLarge(), correlationId);
   if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return {
       problem: problem(415, 'unsupported_media_type', 'Send the body as application/json.', correlationId),
@@ -74,7 +72,7 @@ export function sendProblem(reply: FastifyReply, error: unknown, correlationId: 
 
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
-  private readonly logger = new Logger('http');
+  private static readonly logger = new Logger('http');
   private static observers: ErrorObserver[] = [];
 
   /** Lets the incident tracker count errors without the filter knowing about it. */
@@ -82,8 +80,14 @@ export class ProblemFilter implements ExceptionFilter {
     ProblemFilter.observers.push(observer);
   }
 
-  /** For answers rendered outside Nest (bare routes): the observers see them as they see the filter's. */
-  static notify(error: unknown, problem: Problem, request: ObservedRequest): void {
+  /**
+   * What follows every problem answer, the filter's and the bare routes' (rendered outside Nest):
+   * a 5xx is logged with its cause, and the observers see it.
+   */
+  static report(error: unknown, problem: Problem, request: ObservedRequest): void {
+    if (problem.status >= 500) {
+      ProblemFilter.logger.error({ err: error, route: request.routeOptions?.url, code: problem.code }, 'request failed');
+    }
     for (const observer of ProblemFilter.observers) observer(error, problem, request);
   }
 
@@ -95,10 +99,6 @@ export class ProblemFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const correlationId = currentCorrelationId() ?? acceptCorrelationId(request.headers['x-correlation-id']);
-    const body = sendProblem(reply, error, correlationId);
-    if (body.status >= 500) {
-      this.logger.error({ err: error, route: request.routeOptions?.url, code: body.code }, 'request failed');
-    }
-    ProblemFilter.notify(error, body, request);
+    ProblemFilter.report(error, sendProblem(reply, error, correlationId), request);
   }
 }
