@@ -44,11 +44,14 @@ export class OrderLifecycleService {
 
   /**
    * Which of these tenants have an order waiting for money or a plan: one probe of the partial
-   * waiting index per tenant, in one statement.
+   * waiting index per tenant, in one statement (in `manager`'s transaction when given).
    */
-  async withWaiting(tenantIds: readonly string[]): Promise<Set<string>> {
+  async withWaiting(
+    tenantIds: readonly string[],
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Set<string>> {
     if (tenantIds.length === 0) return new Set();
-    const rows = (await this.dataSource.query(
+    const rows = (await manager.query(
       `SELECT t.id AS tenant_id FROM unnest($1::uuid[]) AS t(id)
        WHERE EXISTS (SELECT 1 FROM ads.orders WHERE tenant_id = t.id AND status = 'waiting_payment')`,
       [[...new Set(tenantIds)]],

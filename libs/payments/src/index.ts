@@ -82,6 +82,8 @@ export {
 export type { SubscriptionStatus } from './subscription-state';
 
 // ---- persistence and Nest layer (top-ups, subscriptions, plans) ----
+export { CREDIT_FOLLOW_UP } from './credit-follow-up';
+export type { AppliedCredit, CreditFollowUp } from './credit-follow-up';
 export { PaymentsModule } from './payments.module';
 export {
   DEFAULT_PIX_EXPIRES_IN_MINUTES,

@@ -1,6 +1,7 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LedgerModule } from '@realapp/ledger';
+import { CreditEffects } from './credit-follow-up';
 import { MercadoPagoClient } from './mercadopago/mercadopago.client';
 import { PAYMENTS_OPTIONS, PaymentsModuleOptions } from './payments.options';
 import { SubscriptionEntity } from './persistence/subscription.entity';
@@ -57,6 +58,7 @@ export class PaymentsModule {
         },
         TopupRepository,
         SubscriptionRepository,
+        CreditEffects,
         TopupService,
         SubscriptionService,
       ],

@@ -2,11 +2,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { BalanceNegative, EventDefinition, TopupApproved } from '@realapp/contracts';
+import { BalanceNegative } from '@realapp/contracts';
 import { CreditInput, LedgerEntry, LedgerPosting, LedgerService } from '@realapp/ledger';
-import { OutboxService, OutgoingEvent } from '@realapp/messaging';
+import { OutboxService } from '@realapp/messaging';
 import { AppError, decodeCursor, notFound, Page, toPage, validationFailed } from '@realapp/platform';
 import { BILLING_CURRENCY, MAX_TOPUP_CENTS, MIN_TOPUP_CENTS } from './billing-plans';
+import { AppliedCredit, CreditEffects } from './credit-follow-up';
 import { MercadoPagoClient } from './mercadopago/mercadopago.client';
 import { MercadoPagoPayment } from './mercadopago/mercadopago.types';
 import { isPaymentsError, PaymentsError } from './payments.errors';
@@ -172,27 +173,14 @@ function approvalCredit(row: TopupEntity, observation: Observation): CreditInput
   };
 }
 
-/**
- * What an applied credit announces. The approval is also what re-evaluates the tenant's waiting
- * orders (the worker's consumer of it does both): no separate re-evaluation event per credit.
- */
-function approvalEvents(
-  row: TopupEntity,
-): Array<{ definition: EventDefinition; event: OutgoingEvent<object> }> {
-  return [
-    {
-      definition: TopupApproved,
-      event: {
-        tenantId: row.tenantId,
-        data: {
-          topupId: row.id,
-          tenantId: row.tenantId,
-          amountCents: row.amountCents,
-          provider: row.provider,
-        },
-      },
-    },
-  ];
+/** What the follow-up of a credit needs to know of it. */
+function appliedCredit(row: TopupEntity, credit: CreditInput): AppliedCredit {
+  return {
+    tenantId: row.tenantId,
+    provider: row.provider,
+    amountCents: row.amountCents,
+    reference: credit.reference,
+  };
 }
 
 const stripePrefix = (row: TopupEntity): string => `stripe:${row.providerSessionId ?? row.id}`;
@@ -216,6 +204,7 @@ export class TopupService {
     private readonly mercadoPago: MercadoPagoClient,
     private readonly stripe: StripeGateway,
     @Inject(PAYMENTS_OPTIONS) private readonly options: PaymentsModuleOptions,
+    private readonly creditEffects: CreditEffects,
   ) {}
 
   // ---- creating top-ups ----------------------------------------------------------------------
@@ -428,8 +417,8 @@ export class TopupService {
   /**
    * The common case of a busy PIX day, many at once: approved Mercado Pago payments of pending
    * top-ups, applied in the caller's transaction in a fixed number of statements (top-ups locked
-   * together, one ledger batch, the events and the top-ups written together) where one by one
-   * each takes its own. Only payments the one-by-one path would simply credit are taken: an
+   * together, one ledger batch, the top-ups written together, waiting orders probed once) where
+   * one by one each takes its own. Only payments the one-by-one path would simply credit are taken: an
    * answer of null says "not this one, apply it on its own" (no top-up, another status, an amount
    * that does not match, refunds, a second notification of the same payment). What is taken ends
    * exactly as `applyMercadoPagoPayment` would leave it. Throws when the ledger refuses the batch
@@ -463,12 +452,10 @@ export class TopupService {
     const results: Array<TopupApplyResult | null> = items.map(() => null);
     if (approvals.length === 0) return results;
 
-    const postings = await this.ledger.creditMany(
-      tx,
-      approvals.map(({ row, observation }) => approvalCredit(row, observation)),
-    );
+    const credits = approvals.map(({ row, observation }) => approvalCredit(row, observation));
+    const postings = await this.ledger.creditMany(tx, credits);
     const now = new Date();
-    const events = approvals.flatMap(({ index, row, observation }, i) => {
+    const applied = approvals.map(({ index, row, observation }, i): AppliedCredit => {
       const result = this.baseResult(row);
       observeProviderStatus(row, observation);
       row.approvedAt = now;
@@ -480,12 +467,9 @@ export class TopupService {
       result.outcome = 'applied';
       results[index] = result;
       const { causationId, correlationId } = items[index];
-      return approvalEvents(row).map(({ definition, event }) => ({
-        definition,
-        event: { ...event, causationId, correlationId },
-      }));
+      return { ...appliedCredit(row, credits[i]), causationId, correlationId };
     });
-    await this.outbox.enqueueMany(tx, events);
+    await this.creditEffects.credited(tx, applied);
     await this.topups.saveMany(
       tx,
       approvals.map(({ row }) => row),
@@ -710,10 +694,11 @@ export class TopupService {
     const remaining = row.amountCents - row.refundedCents - row.chargedBackCents;
     switch (step) {
       case 'approved': {
-        const posting = await this.ledger.credit(tx, approvalCredit(row, observation));
+        const credit = approvalCredit(row, observation);
+        const posting = await this.ledger.credit(tx, credit);
         this.record(posting, result);
         row.approvedAt = now;
-        if (posting.applied) await this.outbox.enqueueMany(tx, approvalEvents(row));
+        if (posting.applied) await this.creditEffects.credited(tx, [appliedCredit(row, credit)]);
         break;
       }
       case 'refunded':

@@ -15,16 +15,18 @@ import { ack, ConsumeResult, InboxService, OnEvent, OnEventBatch } from '@realap
 const CONSUMER = 'codex-worker.billing-events';
 
 /**
- * What arriving money and plans set off in the worker: on-call's counters (credits applied, plans
- * activated) and, for a credit, the tenant's waiting orders re-evaluated. A top-up's approval is
- * itself the event that re-evaluates: one message per credit instead of two (docs/performance.md).
- * A plan's activation comes with an explicit `ads.orders.reevaluation_requested`, consumed in
- * CampaignsModule.
+ * What plans and (until every outbox and queue has drained) top-up approvals set off in the
+ * worker. A plan's activation is counted here; it comes with an explicit
+ * `ads.orders.reevaluation_requested`, consumed in CampaignsModule.
+ *
+ * `billing.topup.approved` is no longer published: a credit asks for a re-evaluation in its own
+ * transaction, only where an order waits (libs/orders CreditReevaluation), and the credit counters
+ * move when it commits (libs/payments CreditEffects). The handler below re-evaluates for approvals
+ * published before that change, which may still sit in an outbox or this queue across the deploy;
+ * remove it, the subscription and the event in the release after.
  */
 @Controller()
 export class BillingEventsConsumer {
-  private readonly credits: Counter<string>;
-  private readonly creditedCents: Counter<string>;
   private readonly activations: Counter<string>;
 
   constructor(
@@ -32,34 +34,14 @@ export class BillingEventsConsumer {
     private readonly waitingOrders: WaitingOrders,
     metrics: MetricsService,
   ) {
-    this.credits = metrics.counter('credits_applied_total', 'Top-ups credited to wallets', ['provider']);
-    this.creditedCents = metrics.counter(
-      'credits_applied_cents_total',
-      'Cents credited to wallets by top-ups',
-      ['provider'],
-    );
     this.activations = metrics.counter('subscriptions_activated_total', 'Subscriptions that became active', [
       'plan',
     ]);
   }
 
-  /**
-   * In batches: one statement tells which tenants have orders waiting. The credit counters count
-   * deliveries, without an inbox row per credit (a third of this consumer's writes, for a number on
-   * a dashboard): the rare event delivered twice — a relay that died between the broker's confirm
-   * and its commit, a retried batch — counts twice. Prometheus counters restart at zero with the
-   * process anyway; the ledger is the record of what was credited, and
-   * `GET /v1/ops/ledger/verify` its check.
-   */
   @OnEventBatch(TopupApproved, { max: 128 })
-  async topupApproved(envelopes: ReadonlyArray<EventEnvelope<TopupApprovedData>>): Promise<ConsumeResult[]> {
-    const results = await this.waitingOrders.reevaluate(envelopes);
-    envelopes.forEach((envelope, i) => {
-      if (results[i].kind !== 'ack') return;
-      this.credits.inc({ provider: envelope.data.provider });
-      this.creditedCents.inc({ provider: envelope.data.provider }, envelope.data.amountCents);
-    });
-    return results;
+  topupApproved(envelopes: ReadonlyArray<EventEnvelope<TopupApprovedData>>): Promise<ConsumeResult[]> {
+    return this.waitingOrders.reevaluate(envelopes);
   }
 
   @OnEvent(SubscriptionActivated)

@@ -8,8 +8,9 @@ import { ConsumeResult, OnEventBatch } from '@realapp/messaging';
 import { WaitingOrders } from './waiting-orders';
 
 /**
- * A re-evaluation asked for explicitly: a plan activated, an ops credit adjustment. A top-up's
- * approval needs no such event: its own `billing.topup.approved` re-evaluates (BillingEventsConsumer).
+ * A re-evaluation asked for: a credit to a tenant with an order waiting (asked in the credit's own
+ * transaction, libs/orders CreditReevaluation), a plan activated, an ops credit adjustment, a
+ * released hold.
  */
 @Controller()
 export class OrdersReevaluationConsumer {

@@ -8,10 +8,12 @@ const CONSUMER = 'codex-worker.orders-reevaluation';
 
 /**
  * Money or a plan arrived for some tenants: their waiting orders now covered are queued, oldest
- * first. Shared by the consumers of the events that bring money or a plan (a top-up approved, a
- * re-evaluation asked for explicitly), one result per message.
+ * first. Shared by the consumers of the events that bring money or a plan (a re-evaluation asked
+ * for, and top-up approvals published before credits asked for it themselves), one result per
+ * message.
  *
- * Most credits find nothing waiting, and one statement tells that for every tenant of a batch.
+ * Some causes ask whether or not anything waits (a released hold), and one statement tells that
+ * for every tenant of a batch.
  * Safe because these events are published only after the money committed: an order that committed
  * as waiting before that is visible here, and one that commits later saw the money itself.
  * Tenants with waiting orders are re-evaluated one message at a time, under the inbox.

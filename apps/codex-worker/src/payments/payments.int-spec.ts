@@ -307,18 +307,33 @@ describe('payments: from provider webhook to wallet, exactly once (real gateway,
     }
     const approve = (paymentId: string): Promise<unknown> =>
       sandbox(`/_sandbox/mercadopago/payments/${paymentId}/status`, { status: 'approved' });
+    /** Every event these notifications caused (from the outbox and its published history). */
     const outboxOf = (
-      topupIds: string[],
-    ): Promise<Array<{ type: string; topup_id: string; causation_id: string }>> =>
+      envelopes: ReadonlyArray<EventEnvelope<WebhookReceivedData>>,
+    ): Promise<
+      Array<{ type: string; tenant_id: string; causation_id: string; data: Record<string, unknown> }>
+    > =>
       query(
-        `SELECT type, envelope -> 'data' ->> 'topupId' AS topup_id, envelope ->> 'causationId' AS causation_id
-         FROM messaging.outbox_log WHERE envelope -> 'data' ->> 'topupId' = ANY($1::text[])`,
-        [topupIds],
+        `SELECT type, envelope ->> 'tenantId' AS tenant_id, envelope ->> 'causationId' AS causation_id,
+                envelope -> 'data' AS data
+         FROM messaging.outbox_log WHERE envelope ->> 'causationId' = ANY($1::text[])`,
+        [envelopes.map((envelope) => envelope.id)],
       );
+    /** An order of `tenantId` waiting for money, as queue-api leaves one the wallet does not cover. */
+    const aWaitingOrder = async (tenantId: string): Promise<string> => {
+      const id = randomUUID();
+      await query(
+        `INSERT INTO ads.orders (id, tenant_id, name, objective, status, waiting_reason, budget_cents, targeting, creative)
+         VALUES ($1, $2, 'waiting', 'traffic', 'waiting_payment', 'insufficient_balance', 900000, '{}'::jsonb, '{}'::jsonb)`,
+        [id, tenantId],
+      );
+      return id;
+    };
 
     it('credits the plain approvals of a batch in one transaction, and everything else one by one, each exactly once', async () => {
       const consumer = stack.worker.get(MercadoPagoWebhookConsumer);
       const [tenantA, tenantB] = [randomUUID(), randomUUID()];
+      await aWaitingOrder(tenantA);
       const approvals = [];
       for (const [tenantId, amount] of [
         [tenantA, 3000],
@@ -373,14 +388,6 @@ describe('payments: from provider webhook to wallet, exactly once (real gateway,
         [ids],
       );
       expect(entryTx).toHaveLength(1);
-      const events = await outboxOf(ids);
-      expect(
-        events
-          .filter((e) => e.type === 'billing.topup.approved')
-          .map((e) => e.topup_id)
-          .sort(),
-      ).toEqual([...ids].sort());
-      // (The outbox rows' xmin is the relay's by now: it marks them published.)
       const topupTx = await query<{ xmin: string }>(
         `SELECT DISTINCT xmin::text AS xmin FROM billing.topups WHERE id = ANY($1::uuid[])`,
         [ids],
@@ -390,16 +397,20 @@ describe('payments: from provider webhook to wallet, exactly once (real gateway,
         [envelopes.slice(0, 4).map((e) => e.data.webhookEventId)],
       );
       expect([...topupTx, ...eventTx]).toEqual([entryTx[0], entryTx[0]]);
-      // Each event is caused by its own notification, not by the batch.
-      expect(new Set(events.map((e) => e.causation_id))).toEqual(
-        new Set(envelopes.slice(0, 4).map((e) => e.id)),
-      );
-      // The approvals are all a batch announces: they re-evaluate waiting orders themselves.
-      const others = await query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM messaging.outbox_log WHERE type <> 'billing.topup.approved' AND envelope ->> 'causationId' = ANY($1::text[])`,
-        [envelopes.slice(0, 4).map((e) => e.id)],
-      );
-      expect(others[0].n).toBe(0);
+      // Tenant A has an order waiting: its first credit asks for one re-evaluation, caused by that
+      // credit's own notification (not by the batch). Nothing waits for tenant B: its credits publish nothing.
+      expect(await outboxOf(envelopes)).toEqual([
+        {
+          type: 'ads.orders.reevaluation_requested',
+          tenant_id: tenantA,
+          causation_id: envelopes[0].id,
+          data: {
+            tenantId: tenantA,
+            cause: 'topup_approved',
+            reference: `mercadopago:${approvals[0].paymentId}:topup`,
+          },
+        },
+      ]);
 
       const stored = await query<EventRow & { resource_id: string }>(
         `SELECT id, status, attempts, last_error, tenant_id, resource_id FROM webhooks.events WHERE id = ANY($1::uuid[])`,
@@ -424,11 +435,13 @@ describe('payments: from provider webhook to wallet, exactly once (real gateway,
       expect(again.every((r) => r.kind === 'ack')).toBe(true);
       expect(await balance(tenantA)).toBe(8000);
       expect(await balance(tenantB)).toBe(10000);
-      expect((await outboxOf(ids)).filter((e) => e.type === 'billing.topup.approved')).toHaveLength(4);
+      expect(await outboxOf(envelopes)).toHaveLength(1);
     });
 
-    it('takes a burst of 30 approvals over 6 tenants, each notified 3 times at once, as 30 credits and 30 announcements', async () => {
+    it('takes a burst of 30 approvals over 6 tenants, each notified 3 times at once, as 30 credits, re-evaluations asked only where an order waits', async () => {
       const tenants = Array.from({ length: 6 }, () => randomUUID());
+      const waitingTenants = tenants.slice(0, 3);
+      for (const tenantId of waitingTenants) await aWaitingOrder(tenantId);
       const made = await Promise.all(
         Array.from({ length: 30 }, async (_, i) => {
           const view = await topups.createPix(tenants[i % 6], 3000 + i);
@@ -464,10 +477,22 @@ describe('payments: from provider webhook to wallet, exactly once (real gateway,
         expect(statuses).toEqual([{ status: 'processed', n: 90 }]);
       });
       for (const tenantId of tenants) expect(await entries(tenantId)).toHaveLength(5);
-      const announced = (await outboxOf(made.map((m) => m.topupId))).filter(
-        (e) => e.type === 'billing.topup.approved',
+      // However the 90 notifications fell into batches, each waiting tenant was asked about at least
+      // once, each request names one of its own credits, and tenants with nothing waiting cost nothing.
+      const requests = await query<{ tenant_id: string; reference: string }>(
+        `SELECT envelope ->> 'tenantId' AS tenant_id, envelope -> 'data' ->> 'reference' AS reference
+         FROM messaging.outbox_log WHERE type = 'ads.orders.reevaluation_requested'
+           AND envelope -> 'data' ->> 'cause' = 'topup_approved' AND envelope ->> 'tenantId' = ANY($1::text[])`,
+        [tenants],
       );
-      expect(announced.map((e) => e.topup_id).sort()).toEqual(made.map((m) => m.topupId).sort());
+      expect(new Set(requests.map((r) => r.tenant_id))).toEqual(new Set(waitingTenants));
+      for (const { tenant_id, reference } of requests) {
+        const own = made
+          .filter((m) => m.tenantId === tenant_id)
+          .map((m) => `mercadopago:${m.paymentId}:topup`);
+        expect(own).toContain(reference);
+      }
+      expect(requests.length).toBeLessThanOrEqual(15);
       expect(await stack.worker.get(LedgerService).verifyAll()).toMatchObject({ ok: true });
     });
 

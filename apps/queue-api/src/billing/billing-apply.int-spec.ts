@@ -43,6 +43,14 @@ describe('billing application API on the real stack', () => {
     )) as OutboxRow[];
   const outboxTypes = async (tenantId: string): Promise<string[]> =>
     (await outbox(tenantId)).map((row) => row.type);
+  /** An order of `tenantId` waiting for money, as queue-api leaves one the wallet does not cover. */
+  const aWaitingOrder = async (tenantId: string): Promise<void> => {
+    await stack.dataSource.query(
+      `INSERT INTO ads.orders (id, tenant_id, name, objective, status, waiting_reason, budget_cents, targeting, creative)
+       VALUES ($1, $2, 'waiting', 'traffic', 'waiting_payment', 'insufficient_balance', 900000, '{}'::jsonb, '{}'::jsonb)`,
+      [randomUUID(), tenantId],
+    );
+  };
   const references = async (tenantId: string): Promise<string[]> =>
     (
       (await stack.dataSource.query(
@@ -111,6 +119,7 @@ describe('billing application API on the real stack', () => {
   describe('TopupService.applyMercadoPagoPayment', () => {
     it('credits an approved payment once when it is applied 20 times at once', async () => {
       const tenant = stack.aTenant();
+      await aWaitingOrder(tenant.tenantId);
       const { id, paymentId } = await aPixTopup(tenant, 9000);
       const payment = await paymentNow(paymentId, { status: 'approved' });
       const results = await applyConcurrently(20, () => topups.applyMercadoPagoPayment(payment));
@@ -128,12 +137,15 @@ describe('billing application API on the real stack', () => {
       expect(applied?.entries).toHaveLength(1);
       expect(await references(tenant.tenantId)).toEqual([`mercadopago:${paymentId}:topup`]);
       expect(await balance(tenant.tenantId)).toBe(9000);
-      // The approval is the one event of a credit: its consumer also re-evaluates the waiting orders.
-      expect(await outboxTypes(tenant.tenantId)).toEqual(['billing.topup.approved']);
+      // An order waits for this tenant's money: the one credit asks once for its re-evaluation.
       expect(await outbox(tenant.tenantId)).toEqual([
         {
-          type: 'billing.topup.approved',
-          data: { topupId: id, tenantId: tenant.tenantId, amountCents: 9000, provider: 'mercadopago' },
+          type: 'ads.orders.reevaluation_requested',
+          data: {
+            tenantId: tenant.tenantId,
+            cause: 'topup_approved',
+            reference: `mercadopago:${paymentId}:topup`,
+          },
         },
       ]);
       expect(await topupStatus(tenant, id)).toBe('approved');
@@ -207,9 +219,8 @@ describe('billing application API on the real stack', () => {
         `mercadopago:${paymentId}:refund`,
       ]);
       expect(await balance(tenant.tenantId)).toBe(0);
-      expect((await outboxTypes(tenant.tenantId)).filter((t) => t === 'billing.topup.approved')).toHaveLength(
-        1,
-      );
+      // Nothing waits for this tenant: the credit and its refund publish nothing.
+      expect(await outboxTypes(tenant.tenantId)).toEqual([]);
     });
 
     it('lets a refund of spent money take the balance below zero and announces BalanceNegative', async () => {
@@ -391,10 +402,7 @@ describe('billing application API on the real stack', () => {
       expect(results.filter((r) => r.outcome === 'applied')).toHaveLength(1);
       expect(await references(tenant.tenantId)).toEqual([`stripe:${sessionId}:topup`]);
       expect(await balance(tenant.tenantId)).toBe(10_000);
-      expect(await outbox(tenant.tenantId)).toContainEqual({
-        type: 'billing.topup.approved',
-        data: { topupId: id, tenantId: tenant.tenantId, amountCents: 10_000, provider: 'stripe' },
-      });
+      expect(await outboxTypes(tenant.tenantId)).toEqual([]);
       expect(await topupStatus(tenant, id)).toBe('approved');
     });
 

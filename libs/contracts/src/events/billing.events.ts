@@ -14,6 +14,11 @@ export class TopupApprovedData {
   @IsIn(['mercadopago', 'stripe'])
   provider: 'mercadopago' | 'stripe';
 }
+/**
+ * No longer published (a credit asks for `ads.orders.reevaluation_requested` with cause
+ * `topup_approved` where an order waits); still defined so that approvals published before the
+ * change, left in an outbox or a queue across the deploy, are consumed.
+ */
 export const TopupApproved = defineEvent('billing.topup.approved', 1, TopupApprovedData);
 
 export class SubscriptionActivatedData {
@@ -47,10 +52,7 @@ export class BalanceNegativeData {
 }
 export const BalanceNegative = defineEvent('billing.balance.negative', 1, BalanceNegativeData);
 
-/**
- * `topup_approved` is no longer published (a top-up's `billing.topup.approved` re-evaluates by
- * itself) but stays valid: events of it may still sit in outboxes and queues across a deploy.
- */
+/** `topup_approved`: a credit to a tenant with an order waiting for money (libs/orders CreditReevaluation). */
 export const REEVALUATION_CAUSES = [
   'topup_approved',
   'subscription_activated',
