@@ -198,7 +198,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
           type: row.type,
           contentType: 'application/json',
           timestamp,
-          headers: { 'x-correlation-id': row.correlation_id ?? undefined },
+          // The AMQP property, not a header: tools show it alike, and a headers table costs the
+          // relay a quarter more CPU per publish (measured with amqplib 2.3, docs/performance.md).
+          ...(row.correlation_id ? { correlationId: row.correlation_id } : {}),
         });
       }
       await confirmed(channel);
