@@ -77,9 +77,20 @@ export function maskResponseBody(value: unknown): unknown {
   return maskFields(value, SECRET_RESPONSE_FIELDS);
 }
 
-/** Provider calls, kept in memory up to a bound so a long demo cannot grow without limit. */
+/** An entry as stored: built when first read, or given whole. */
+interface StoredEntry {
+  id: number;
+  entry?: RequestLogEntry;
+  build?: () => RequestLogEntry;
+}
+
+/**
+ * Provider calls, kept in memory up to a bound so a long demo cannot grow without limit. An entry
+ * can be recorded lazily: masking the headers and parsing the answer back from JSON was a third of
+ * the sandbox's CPU per call under the webhook bench, for a log read a few times per test.
+ */
 export class RequestLog {
-  private entries: RequestLogEntry[] = [];
+  private entries: StoredEntry[] = [];
   private lastId = 0;
 
   constructor(private readonly capacity: number) {}
@@ -91,10 +102,19 @@ export class RequestLog {
   }
 
   record(entry: RequestLogEntry): void {
+    this.store({ id: entry.id, entry });
+  }
+
+  /** `build` runs at most once, when the entry is first listed; what it reads must not change meanwhile. */
+  recordLazily(id: number, build: () => RequestLogEntry): void {
+    this.store({ id, build });
+  }
+
+  private store(stored: StoredEntry): void {
     // Entries are recorded when answered; keep them sorted by arrival so slow calls land in place.
     let index = this.entries.length;
-    while (index > 0 && this.entries[index - 1].id > entry.id) index -= 1;
-    this.entries.splice(index, 0, entry);
+    while (index > 0 && this.entries[index - 1].id > stored.id) index -= 1;
+    this.entries.splice(index, 0, stored);
     if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
   }
 
@@ -103,7 +123,12 @@ export class RequestLog {
     const limit = query.limit ?? 100;
     const out: RequestLogEntry[] = [];
     for (let i = this.entries.length - 1; i >= 0 && out.length < limit; i -= 1) {
-      const entry = this.entries[i];
+      const stored = this.entries[i];
+      if (stored.entry === undefined && stored.build !== undefined) {
+        stored.entry = stored.build();
+        stored.build = undefined;
+      }
+      const entry = stored.entry as RequestLogEntry;
       if (query.provider === undefined || entry.provider === query.provider) out.push(entry);
     }
     return out;

@@ -240,22 +240,30 @@ export function buildSandboxApp(options: SandboxOptions = {}): {
     if (provider === 'meta') reply.headers(meta.usageHeaders(state?.throttled ?? false));
     if (provider !== undefined && state !== undefined) {
       const contentType = reply.getHeader('content-type');
-      requestLog.record({
-        id: state.id,
-        at: state.at,
+      // What a handler may still change (the parsed body and query) is copied now; the raw headers
+      // and the serialised answer never change, so masking and parsing them waits for a reader.
+      const query = asRecord(maskFields(request.query ?? {}));
+      const body = maskFields(request.body ?? null);
+      const { method, url, headers } = request;
+      const status = reply.statusCode;
+      const durationMs = Date.now() - state.startedAt;
+      const { id, at, faultId } = state;
+      requestLog.recordLazily(id, () => ({
+        id,
+        at,
         provider,
-        method: request.method,
-        path: pathOf(request.url),
-        query: asRecord(maskFields(request.query ?? {})),
-        headers: maskHeaders(request.headers),
-        body: maskFields(request.body ?? null),
+        method,
+        path: pathOf(url),
+        query,
+        headers: maskHeaders(headers),
+        body,
         response: {
-          status: reply.statusCode,
+          status,
           body: loggedPayload(payload, typeof contentType === 'string' ? contentType : undefined),
         },
-        durationMs: Date.now() - state.startedAt,
-        ...(state.faultId === undefined ? {} : { faultId: state.faultId }),
-      });
+        durationMs,
+        ...(faultId === undefined ? {} : { faultId }),
+      }));
     }
     done(null, payload);
   });
