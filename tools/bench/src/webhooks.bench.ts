@@ -211,7 +211,16 @@ async function prepareEvents(
   gatewayUrl: string,
 ): Promise<PreparedEvent[]> {
   const tenants = Array.from({ length: TENANTS }, () => randomUUID());
-  const rows: Array<{ topupId: string; tenantId: string; paymentId: string; amountCents: number }> = [];
+  const rows: Array<{
+    topupId: string;
+    tenantId: string;
+    paymentId: string;
+    amountCents: number;
+    pix: { copyPasteCode: string; qrCodeBase64: string; expiresAt: string };
+    providerStatus: string;
+    providerStatusDetail: string;
+    expiresAt: string;
+  }> = [];
   const indexes = Array.from({ length: count }, (_, i) => i);
   let made = 0;
   await inParallel(indexes, 24, async (i) => {
@@ -233,26 +242,49 @@ async function prepareEvents(
         notification_url: `${gatewayUrl}/v1/webhooks/mercadopago`,
       }),
     });
-    const payment = (await created.json()) as { id: number };
+    const payment = (await created.json()) as {
+      id: number;
+      status: string;
+      status_detail: string;
+      date_of_expiration: string;
+      point_of_interaction: { transaction_data: { qr_code: string; qr_code_base64: string } };
+    };
     const approved = await fetch(`${sandboxUrl}/_sandbox/mercadopago/payments/${payment.id}/status`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ status: 'approved' }),
     });
     if (!approved.ok) throw new Error(`sandbox refused to approve ${payment.id}: ${approved.status}`);
-    rows.push({ topupId, tenantId: tenants[i % TENANTS], paymentId: String(payment.id), amountCents });
+    const { qr_code, qr_code_base64 } = payment.point_of_interaction.transaction_data;
+    rows.push({
+      topupId,
+      tenantId: tenants[i % TENANTS],
+      paymentId: String(payment.id),
+      amountCents,
+      // As TopupService.createPix leaves the row: the PIX code and the provider's words kept.
+      pix: { copyPasteCode: qr_code, qrCodeBase64: qr_code_base64, expiresAt: payment.date_of_expiration },
+      providerStatus: payment.status,
+      providerStatusDetail: payment.status_detail,
+      expiresAt: payment.date_of_expiration,
+    });
     if (++made % 5000 === 0) log(`  ${made}/${count} payments approved at the sandbox`);
   });
   await withClient(dbUrl, (client) =>
     client.query(
-      `INSERT INTO billing.topups (id, tenant_id, provider, status, amount_cents, provider_payment_id, expires_at)
-       SELECT id, tenant, 'mercadopago', 'pending', amount, payment, now() + interval '1 day'
-       FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[]) AS t(id, tenant, amount, payment)`,
+      `INSERT INTO billing.topups (id, tenant_id, provider, status, amount_cents, provider_payment_id, pix,
+                                   provider_status, provider_status_detail, expires_at)
+       SELECT id, tenant, 'mercadopago', 'pending', amount, payment, pix, status, detail, expires
+       FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::jsonb[], $6::text[], $7::text[],
+                   $8::timestamptz[]) AS t(id, tenant, amount, payment, pix, status, detail, expires)`,
       [
         rows.map((r) => r.topupId),
         rows.map((r) => r.tenantId),
         rows.map((r) => r.amountCents),
         rows.map((r) => r.paymentId),
+        rows.map((r) => JSON.stringify(r.pix)),
+        rows.map((r) => r.providerStatus),
+        rows.map((r) => r.providerStatusDetail),
+        rows.map((r) => r.expiresAt),
       ],
     ),
   );
