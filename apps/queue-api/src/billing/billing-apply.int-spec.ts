@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LedgerService } from '@realapp/ledger';
+import { MetricsService } from '@realapp/platform';
 import {
   MercadoPagoClient,
   MercadoPagoPayment,
@@ -50,6 +51,17 @@ describe('billing application API on the real stack', () => {
        VALUES ($1, $2, 'waiting', 'traffic', 'waiting_payment', 'insufficient_balance', 900000, '{}'::jsonb, '{}'::jsonb)`,
       [randomUUID(), tenantId],
     );
+  };
+  /** On-call's credit counters in this process, for one provider. */
+  const creditCounters = async (provider: string): Promise<{ credits: number; cents: number }> => {
+    const registry = stack.app.get(MetricsService).registry;
+    const value = async (name: string): Promise<number> =>
+      (await registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels['provider'] === provider)
+        ?.value ?? 0;
+    return {
+      credits: await value('credits_applied_total'),
+      cents: await value('credits_applied_cents_total'),
+    };
   };
   const references = async (tenantId: string): Promise<string[]> =>
     (
@@ -122,6 +134,7 @@ describe('billing application API on the real stack', () => {
       await aWaitingOrder(tenant.tenantId);
       const { id, paymentId } = await aPixTopup(tenant, 9000);
       const payment = await paymentNow(paymentId, { status: 'approved' });
+      const countedBefore = await creditCounters('mercadopago');
       const results = await applyConcurrently(20, () => topups.applyMercadoPagoPayment(payment));
 
       expect(results.filter((r) => r.outcome === 'applied')).toHaveLength(1);
@@ -149,6 +162,10 @@ describe('billing application API on the real stack', () => {
         },
       ]);
       expect(await topupStatus(tenant, id)).toBe('approved');
+      // Counted once, when the one credit committed (the 19 that found it applied count nothing).
+      const countedAfter = await creditCounters('mercadopago');
+      expect(countedAfter.credits - countedBefore.credits).toBe(1);
+      expect(countedAfter.cents - countedBefore.cents).toBe(9000);
 
       const wallet = await stack.request('GET', '/v1/billing/wallet', { token: tenant.member });
       expect(wallet.body).toMatchObject({
