@@ -546,9 +546,7 @@ async function waitForQuiet(dbUrl: string, amqpUrl: string): Promise<void> {
     const deadline = Date.now() + 60_000;
     for (;;) {
       const unpublished = (
-        await monitor(dbUrl).query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM messaging.outbox`,
-        )
+        await monitor(dbUrl).query<{ n: number }>(`SELECT count(*)::int AS n FROM messaging.outbox`)
       ).rows[0].n;
       let queued = 0;
       for (const queue of queues) queued += (await channel.checkQueue(queue)).messageCount;
