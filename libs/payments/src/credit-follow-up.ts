@@ -68,7 +68,15 @@ export class CreditEffects implements OnModuleInit, EntitySubscriberInterface {
   }
 
   onModuleInit(): void {
-    this.followUp = this.moduleRef.get<CreditFollowUp>(CREDIT_FOLLOW_UP, { strict: false });
+    try {
+      this.followUp = this.moduleRef.get<CreditFollowUp>(CREDIT_FOLLOW_UP, { strict: false });
+    } catch (error) {
+      throw new Error(
+        'PaymentsModule credits wallets but no module provides CREDIT_FOLLOW_UP: import OrdersModule in this app, ' +
+          'or waiting orders would never learn that money arrived',
+        { cause: error },
+      );
+    }
   }
 
   /** Call in the transaction that posted `credits`, after the posting. */
