@@ -72,8 +72,8 @@ export class CreditEffects implements OnModuleInit, EntitySubscriberInterface {
       this.followUp = this.moduleRef.get<CreditFollowUp>(CREDIT_FOLLOW_UP, { strict: false });
     } catch (error) {
       throw new Error(
-        'PaymentsModule credits wallets but no module provides CREDIT_FOLLOW_UP: import OrdersModule in this app, ' +
-          'or waiting orders would never learn that money arrived',
+        'PaymentsModule credits wallets but no module provides CREDIT_FOLLOW_UP: import OrdersModule ' +
+          'in this app, or waiting orders would never learn that money arrived',
         { cause: error },
       );
     }
@@ -85,7 +85,7 @@ export class CreditEffects implements OnModuleInit, EntitySubscriberInterface {
     if (!this.followUp) throw new Error('CreditEffects used before the application started');
     await this.followUp.credited(tx, credits);
     const data = tx.queryRunner?.data as Record<string, AppliedCredit[] | undefined> | undefined;
-    if (data) data[PENDING] = [...(data[PENDING] ?? []), ...credits];
+    if (data) (data[PENDING] ??= []).push(...credits);
   }
 
   afterTransactionCommit(event: TransactionCommitEvent): void {

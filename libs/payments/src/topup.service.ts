@@ -173,14 +173,10 @@ function approvalCredit(row: TopupEntity, observation: Observation): CreditInput
   };
 }
 
-/** What the follow-up of a credit needs to know of it. */
+/** What the follow-up of a credit needs to know of it: the ledger credit and who paid it. */
 function appliedCredit(row: TopupEntity, credit: CreditInput): AppliedCredit {
-  return {
-    tenantId: row.tenantId,
-    provider: row.provider,
-    amountCents: row.amountCents,
-    reference: credit.reference,
-  };
+  const { tenantId, amountCents, reference } = credit;
+  return { tenantId, amountCents, reference, provider: row.provider };
 }
 
 const stripePrefix = (row: TopupEntity): string => `stripe:${row.providerSessionId ?? row.id}`;
@@ -418,8 +414,8 @@ export class TopupService {
    * The common case of a busy PIX day, many at once: approved Mercado Pago payments of pending
    * top-ups, applied in the caller's transaction in a fixed number of statements (top-ups locked
    * together, one ledger batch, the top-ups written together, waiting orders probed once) where
-   * one by one each takes its own. Only payments the one-by-one path would simply credit are taken: an
-   * answer of null says "not this one, apply it on its own" (no top-up, another status, an amount
+   * one by one each takes its own. Only payments the one-by-one path would simply credit are
+   * taken: an answer of null says "not this one, apply it on its own" (no top-up, another status, an amount
    * that does not match, refunds, a second notification of the same payment). What is taken ends
    * exactly as `applyMercadoPagoPayment` would leave it. Throws when the ledger refuses the batch
    * (a reference posted before): roll back and apply one by one.
