@@ -489,6 +489,63 @@ describe('LedgerService on the real database', () => {
     });
   });
 
+  describe('shape checks, enforced by the database (migration 1732400009000 keeps them exact)', () => {
+    const hex = 'ab'.repeat(32);
+    // The columns are char(64): a longer value is refused by the type (22001), the rest by the check.
+    const refusedHashes: Array<[string, string]> = [
+      ['63 characters', hex.slice(1)],
+      ['upper case', hex.toUpperCase()],
+      ['a character outside hex', `${hex.slice(1)}g`],
+      ['a space inside', `${hex.slice(0, 31)} ${hex.slice(32)}`],
+      ['a multibyte character', `${hex.slice(1)}é`],
+      ['empty', ''],
+    ];
+
+    /** An entry for a fresh wallet, with `prevHash`/`hash` as given; the rest valid. */
+    const insertEntry = async (prevHash: string, hash: string): Promise<void> => {
+      const tenantId = randomUUID();
+      await dataSource.query(`INSERT INTO ledger.wallets (tenant_id) VALUES ($1)`, [tenantId]);
+      await dataSource.query(
+        `INSERT INTO ledger.entries (id, tenant_id, seq, kind, amount_cents, held_delta_cents, balance_after_cents,
+           held_after_cents, reference, prev_hash, hash, created_at)
+         VALUES ($1, $2, 1, 'topup', 100, 0, 100, 0, $3, $4, $5, now())`,
+        [randomUUID(), tenantId, `shape:${randomUUID()}`, prevHash, hash],
+      );
+    };
+    const entriesWithHash = async (hash: string): Promise<number> =>
+      ((await dataSource.query(`SELECT count(*)::int AS n FROM ledger.entries WHERE hash = $1 OR prev_hash = $1`, [
+        hash,
+      ])) as Array<{ n: number }>)[0].n;
+
+    it('accepts 64 lower-case hex characters in an entry and a wallet head', async () => {
+      await insertEntry(hex, hex);
+      expect(await entriesWithHash(hex)).toBeGreaterThanOrEqual(1);
+      await dataSource.query(`INSERT INTO ledger.wallets (tenant_id, last_hash) VALUES ($1, $2)`, [randomUUID(), hex]);
+    });
+
+    it.each(refusedHashes)('refuses an entry hash with %s, and writes nothing', async (_what, bad) => {
+      await expect(insertEntry(hex, bad)).rejects.toMatchObject({ code: '23514', constraint: 'entries_hashes_hex' });
+      await expect(insertEntry(bad, hex)).rejects.toMatchObject({ code: '23514', constraint: 'entries_hashes_hex' });
+      expect(await entriesWithHash(bad)).toBe(0);
+    });
+
+    it.each(refusedHashes)('refuses a wallet head with %s', async (_what, bad) => {
+      await expect(
+        dataSource.query(`INSERT INTO ledger.wallets (tenant_id, last_hash) VALUES ($1, $2)`, [randomUUID(), bad]),
+      ).rejects.toMatchObject({ code: '23514', constraint: 'wallets_last_hash_hex' });
+    });
+
+    it('refuses 65 characters by the column type', async () => {
+      await expect(insertEntry(hex, `${hex}0`)).rejects.toMatchObject({ code: '22001' });
+    });
+
+    it.each([['brl'], ['BR'], ['BR1'], ['BRÉ'], ['']])('refuses the wallet currency %j', async (bad) => {
+      await expect(
+        dataSource.query(`INSERT INTO ledger.wallets (tenant_id, currency) VALUES ($1, $2)`, [randomUUID(), bad]),
+      ).rejects.toMatchObject({ code: '23514', constraint: 'wallets_currency_iso' });
+    });
+  });
+
   describe('append-only, enforced by the database', () => {
     let tenantId: string;
     beforeAll(async () => {
