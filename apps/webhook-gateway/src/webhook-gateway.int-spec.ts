@@ -737,6 +737,32 @@ describe('webhook-gateway on the real database and broker', () => {
       ).toBe(400);
     });
 
+    it('stores a signed body holding a \\u0000 escape byte for byte, publishes it with U+FFFD, and replays it', async () => {
+      // PostgreSQL's jsonb cannot hold U+0000: such a body used to fail its insert, and every retry got a 503.
+      const notificationId = uniqueId();
+      const body = Buffer.from(
+        `{"id": ${notificationId}, "type": "payment", "data": {"id": "778"}, "note": "a\\u0000b", "kept": "\\\\u0000"}`,
+      );
+      const mp = mercadoPagoWebhook({ notificationId, dataId: '778' });
+      expect((await post(mp.url, { ...mp.init, body })).status).toBe(200);
+      const [event] = await events('mercadopago', String(notificationId));
+      expect(event).toMatchObject({ status: 'received', resource_id: '778' });
+      const [stored] = (await gateway.dataSource.query(`SELECT raw_body FROM webhooks.events WHERE id = $1`, [
+        event.id,
+      ])) as Array<{ raw_body: Buffer }>;
+      expect(Buffer.compare(stored.raw_body, body)).toBe(0);
+      const payloadOf = (row: { envelope: Record<string, unknown> }): unknown =>
+        (row.envelope.data as { payload: unknown }).payload;
+      const [published] = await outboxRows(event.id);
+      expect(payloadOf(published)).toMatchObject({ id: notificationId, note: 'a\uFFFDb', kept: '\\u0000' });
+
+      const replay = await fetch(`${gateway.url}/v1/ops/webhook-events/${event.id}/replay`, { method: 'POST', headers: OPS });
+      expect(replay.status).toBe(202);
+      const rows = await outboxRows(event.id);
+      expect(rows).toHaveLength(2);
+      expect(payloadOf(rows[1])).toEqual(payloadOf(published));
+    });
+
     it('replays a stored event through the outbox (202) and answers 404 for unknown ids', async () => {
       const webhook = stripeWebhook();
       await post(`${gateway.url}/v1/webhooks/stripe`, webhook.init);

@@ -58,3 +58,19 @@ export function buildWebhookEnvelope(input: WebhookEnvelopeInput, now: Date = ne
     data,
   };
 }
+
+/** A `\u0000` escape that is not itself escaped: preceded by an even run of backslashes. */
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
+/**
+ * The JSON text a verified body's payload is stored and published as: the body's own text without
+ * a leading byte order mark (JSON.parse refuses one), and with every `\u0000` escape made
+ * `\ufffd`, the replacement character. PostgreSQL's jsonb and text cannot hold U+0000, so a
+ * correctly signed body with that escape could otherwise never be stored: the provider would be
+ * answered 503 on every retry, and the event lost. The stored raw body keeps the exact bytes
+ * either way; only the parsed payload (and the ids read from it) carry the replacement.
+ */
+export function storableJsonText(text: string): string {
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return json.includes('\\u0000') ? json.replace(NUL_ESCAPE, '$1\\ufffd') : json;
+}

@@ -7,7 +7,7 @@ import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { WebhookProvider, WebhookReceivedData } from '@realapp/contracts';
 import { OutboxService } from '@realapp/messaging';
 import { AppError, currentCorrelationId, decodeCursor, Page, toPage } from '@realapp/platform';
-import { webhookEventDefinition } from './webhook-envelope';
+import { storableJsonText, webhookEventDefinition } from './webhook-envelope';
 import { uuidV7 } from './uuid-v7';
 import {
   IncomingWebhook,
@@ -31,16 +31,16 @@ import { WhatsAppRoutingService } from './whatsapp-routing.service';
  * the `webhook.<provider>.received` envelope is built here around it (the shape
  * `buildWebhookEnvelope` gives, which a test pins) instead of being serialised, escaped and sent a
  * second time. That halved what the gateway writes to PostgreSQL per webhook (docs/performance.md).
- * A leading byte order mark stays in the stored bytes and is left out of the payload, as
- * TextDecoder leaves it out before JSON.parse.
+ * Only a body whose payload text differs from its bytes (a leading byte order mark, a `\u0000`
+ * escape: `storableJsonText`) sends that text too, as `payload_text`; every other row sends NULL.
  */
 const STORE_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                        $8::text[], $9::text[], $10::uuid[], $11::uuid[], $12::text[], $13::int[], $14::text[],
-                       $15::text[], $16::boolean[])
+                       $15::text[], $16::boolean[], $17::text[])
     AS t(id, provider, provider_event_id, topic, resource_id, status, last_error,
-         body, headers, tenant_id, outbox_id, type, version, occurred_at, correlation_id, publish)
+         body, headers, tenant_id, outbox_id, type, version, occurred_at, correlation_id, publish, payload_text)
 ), ev AS (
   INSERT INTO webhooks.events
     (id, provider, provider_event_id, topic, resource_id, status, last_error, raw_body, headers, tenant_id)
@@ -58,7 +58,7 @@ WITH input AS (
            'data', jsonb_build_object(
              'webhookEventId', i.id, 'provider', i.provider, 'providerEventId', i.provider_event_id,
              'topic', i.topic,
-             'payload', (CASE WHEN left(i.body, 1) = U&'\\FEFF' THEN substr(i.body, 2) ELSE i.body END)::jsonb
+             'payload', COALESCE(i.payload_text, i.body)::jsonb
            ) || CASE WHEN i.resource_id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('resourceId', i.resource_id) END)
   FROM input i JOIN ev ON ev.id = i.id WHERE i.publish
   RETURNING 1
@@ -78,6 +78,8 @@ interface PreparedRow {
   status: WebhookEventStatus;
   lastError: string | null;
   body: string;
+  /** The payload's JSON text when it is not `body` itself (see STORE_SQL); null otherwise. */
+  payloadText: string | null;
   headers: string;
   tenantId: string | null;
   outboxId: string;
@@ -201,6 +203,8 @@ export class WebhookEventStore {
     const now = Date.now();
     const definition = webhookEventDefinition(incoming.provider);
     const parked = incoming.parkedReason !== null;
+    const body = incoming.bodyText ?? incoming.rawBody.toString('utf8');
+    const payloadText = storableJsonText(body);
     return {
       id: uuidV7(now),
       provider: incoming.provider,
@@ -209,7 +213,8 @@ export class WebhookEventStore {
       resourceId: incoming.resourceId,
       status: parked ? 'dead' : 'received',
       lastError: incoming.parkedReason,
-      body: incoming.rawBody.toString('utf8'),
+      body,
+      payloadText: payloadText === body ? null : payloadText,
       headers: JSON.stringify(incoming.headers),
       tenantId: incoming.tenantId,
       // Time-ordered like the event's: message ids that sort by arrival in logs and the history.
@@ -246,6 +251,7 @@ export class WebhookEventStore {
         column('occurredAt'),
         column('correlationId'),
         column('publish'),
+        column('payloadText'),
       ],
     });
     return new Set(result.rows.map((row) => row.id));
@@ -388,7 +394,7 @@ export class WebhookEventStore {
       `SELECT convert_from(raw_body, 'UTF8') AS raw FROM webhooks.events WHERE id = $1`,
       [row.id],
     )) as Array<{ raw: string }>;
-    const payload = JSON.parse(raw) as Record<string, unknown>;
+    const payload = JSON.parse(storableJsonText(raw)) as Record<string, unknown>;
     let tenantId = row.tenant_id;
     let lastError = row.last_error;
     if (

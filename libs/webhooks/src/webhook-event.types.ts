@@ -23,6 +23,8 @@ export interface IncomingWebhook {
    * from them in SQL, so consumers need not parse the body again).
    */
   rawBody: Buffer;
+  /** `rawBody` as text when the caller has already decoded it (the gateway has): saves a second decode. */
+  bodyText?: string;
   /** Already stripped of signatures and credentials (see `storableHeaders`). */
   headers: Record<string, string>;
   /**

@@ -67,6 +67,7 @@ export class WebhookIntakeService {
         resourceId: parsed.resourceId,
         tenantId,
         rawBody: raw.rawBody,
+        bodyText: parsed.bodyText,
         headers: storableHeaders(raw.headers),
         parkedReason,
       });

@@ -5,6 +5,7 @@ import {
   verifyMetaSignature,
   verifyStripeSignature,
 } from '@realapp/payments';
+import { storableJsonText } from '@realapp/webhooks';
 import { invalidSignature, invalidWebhook, malformedJson, signatureExpired, WebhookRejected } from './webhook-rejection';
 
 /*
@@ -33,6 +34,8 @@ export interface ParsedWebhook {
   resourceId: string | null;
   tenantId: string | null;
   payload: Record<string, unknown>;
+  /** The verified bytes as text, byte order mark included: decoded once, here, and stored as they are. */
+  bodyText: string;
   /** Meta `messages` changes: the number that decides the tenant (SPEC §14). */
   phoneNumberId: string | null;
   /** Mercado Pago: whether the id verified only lowercased (worth a log line while senders disagree). */
@@ -43,7 +46,8 @@ export interface ParsedWebhook {
 
 const MAX_ID_LENGTH = 255;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// The byte order mark is kept, so that the text is exactly the stored bytes; storableJsonText drops it for JSON.parse.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function firstHeader(headers: HeaderBag, name: string): string | undefined {
   const value = headers[name];
@@ -59,24 +63,32 @@ function rejection(reason: SignatureFailureReason): WebhookRejected {
   return reason === 'signature_expired' ? signatureExpired() : invalidSignature();
 }
 
-/** JSON text → an object, or the right refusal: not JSON at all → malformed_json; JSON but not an object → validation_failed. */
-export function parseJsonObject(rawBody: Buffer): Record<string, unknown> {
+/**
+ * The verified body → its text and its payload, or the right refusal: not UTF-8 or not JSON at all
+ * → malformed_json; JSON but not an object → validation_failed. The payload is parsed from
+ * `storableJsonText`, so what is read from it (ids, topic) is what will be stored.
+ */
+export function parseJsonBody(rawBody: Buffer): { text: string; payload: Record<string, unknown> } {
+  let text: string;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(utf8.decode(rawBody));
+    text = utf8.decode(rawBody);
+    parsed = JSON.parse(storableJsonText(text));
   } catch {
     throw malformedJson();
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw invalidWebhook([{ field: 'body', message: 'must be a JSON object' }]);
   }
-  return parsed as Record<string, unknown>;
+  return { text, payload: parsed as Record<string, unknown> };
 }
 
 /** Provider ids arrive as JSON numbers (Mercado Pago) or strings; both become bounded strings. */
 export function idString(value: unknown): string | null {
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-  if (typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH) return value;
+  // U+0000 (from a query string; payloads are already free of it) cannot be stored in a text column.
+  if (typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH && !value.includes('\u0000'))
+    return value;
   return null;
 }
 
@@ -104,7 +116,7 @@ export function intakeMercadoPago(raw: RawWebhook, options: VerifyOptions): Pars
     nowMs: options.nowMs,
   });
   if (!result.ok) throw rejection(result.reason);
-  const payload = parseJsonObject(raw.rawBody);
+  const { text: bodyText, payload } = parseJsonBody(raw.rawBody);
   const providerEventId = required(idString(payload.id), 'id', 'the notification id is required');
   const topic = required(
     idString(payload.type) ?? idString(firstValue(raw.query.type)) ?? idString(firstValue(raw.query.topic)),
@@ -119,6 +131,7 @@ export function intakeMercadoPago(raw: RawWebhook, options: VerifyOptions): Pars
     resourceId,
     tenantId: null,
     payload,
+    bodyText,
     phoneNumberId: null,
     idVariant: result.idVariant,
     matchedSecretIndex: result.matchedSecretIndex,
@@ -134,7 +147,7 @@ export function intakeStripe(raw: RawWebhook, options: VerifyOptions): ParsedWeb
     nowMs: options.nowMs,
   });
   if (!result.ok) throw rejection(result.reason);
-  const payload = parseJsonObject(raw.rawBody);
+  const { text: bodyText, payload } = parseJsonBody(raw.rawBody);
   const providerEventId = required(idString(payload.id), 'id', 'the event id is required');
   const topic = required(idString(payload.type), 'type', 'the event type is required');
   const object = asObject(asObject(payload.data)?.object);
@@ -146,6 +159,7 @@ export function intakeStripe(raw: RawWebhook, options: VerifyOptions): ParsedWeb
     resourceId: idString(object?.id),
     tenantId: tenant !== null && UUID.test(tenant) ? tenant : null,
     payload,
+    bodyText,
     phoneNumberId: null,
     matchedSecretIndex: result.matchedSecretIndex,
   };
@@ -165,7 +179,7 @@ export function intakeMeta(raw: RawWebhook, options: Pick<VerifyOptions, 'secret
     secrets: options.secrets,
   });
   if (!result.ok) throw rejection(result.reason);
-  const payload = parseJsonObject(raw.rawBody);
+  const { text: bodyText, payload } = parseJsonBody(raw.rawBody);
 
   const keys: string[] = [];
   let topic: string | null = null;
@@ -202,6 +216,7 @@ export function intakeMeta(raw: RawWebhook, options: Pick<VerifyOptions, 'secret
     resourceId,
     tenantId: null,
     payload,
+    bodyText,
     phoneNumberId,
     matchedSecretIndex: result.matchedSecretIndex,
   };
