@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { AppBenchResult } from './app.bench';
+import { loadGeneratorPriorityText } from './processes';
 import { AppLoadFigures } from './app-load';
 import { RssFigures } from './memory';
 
@@ -43,7 +44,8 @@ export function renderAppReport(result: AppBenchResult, at = new Date()): string
     `Measured ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench -- app\` on ${machine.cpus} × ${machine.cpuModel}, ` +
       `${machine.memoryGiB} GiB, Node ${machine.node}; PostgreSQL, RabbitMQ, Redis, the four services, the sandbox and autocannon all on ` +
       `this one machine. ${options.connections} connections, ${options.durationSeconds} s per run, ${options.tenants} tenants in turn (each ` +
-      `from its own address), queue-api DATABASE_POOL_SIZE=${options.poolSize}, LOG_LEVEL=${options.logLevel}, rate limits on unless said.`,
+      `from its own address), queue-api DATABASE_POOL_SIZE=${options.poolSize}, LOG_LEVEL=${options.logLevel}, rate limits on unless said. ` +
+      loadGeneratorPriorityText(machine.loadGeneratorNice),
     '',
     `\`s\` is a run's wall-clock time from the first request sent to the last response received, measured by the bench; ` +
       `2xx/s is the 2xx responses divided by it (failed requests are not counted). Latencies are autocannon's.`,

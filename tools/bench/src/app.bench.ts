@@ -1,7 +1,7 @@
 import { connect } from 'amqplib';
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
+import { cpus, getPriority, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { SUBSCRIPTIONS } from '@realapp/contracts';
@@ -49,7 +49,7 @@ export interface AppBenchContext {
 
 export interface AppBenchResult {
   options: AppBenchOptions;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string };
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; loadGeneratorNice: number };
   walletRead: WalletReadResult;
   orderCreate: OrderCreateResult;
 }
@@ -299,6 +299,7 @@ export async function runAppBench(options: AppBenchOptions): Promise<AppBenchRes
         cpuModel: cpus()[0]?.model ?? 'unknown',
         memoryGiB: round(totalmem() / 1024 ** 3, 1),
         node: process.version,
+        loadGeneratorNice: getPriority(),
       },
       walletRead,
       orderCreate,

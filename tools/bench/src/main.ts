@@ -3,6 +3,7 @@ import { renderWebhookReport, writeWebhookReport } from './report';
 import { runWebhookBench, WebhookBenchOptions } from './webhooks.bench';
 import { runAppBench } from './app.bench';
 import { renderAppReport, writeAppReport } from './app-report';
+import { raiseOwnPriority } from './processes';
 
 /*
  * `npm run bench -- <scenario> [--key=value…]`. Scenarios: `webhooks`, `app`.
@@ -42,6 +43,7 @@ function integer(options: Map<string, string>, name: string, fallback: number): 
 async function main(): Promise<void> {
   const [scenario = 'webhooks', ...rest] = process.argv.slice(2);
   const options = flags(rest);
+  raiseOwnPriority();
   if (scenario === 'app') {
     const result = await runAppBench({
       root: ROOT,

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadGeneratorPriorityText } from './processes';
 import { HELD_RATE_SHARE, KEPT_PACE_DRAIN_LAG_MS, KEPT_PACE_P99_MS } from './stats';
 import { CreditFigures, LoadFigures, SustainedFigures, WebhookBenchResult } from './webhooks.bench';
 
@@ -97,7 +98,8 @@ function sustainedTable(sustained: SustainedFigures): string[] {
 
 /** The figures as Markdown tables (printed, and kept in docs/performance.md). */
 export function renderWebhookReport(result: WebhookBenchResult, at = new Date()): string {
-  const { baseline, floor, intakeOnly, flood, floodCredits, sustained, machine, options } = result;
+  const { baseline, floor, intakeOnly, intakePaced, flood, floodCredits, sustained, machine, options } =
+    result;
   const asked = sustained.askedRate;
   const belowTarget = asked < TARGETS.acceptedPerSecond;
   /** The sustained run decides a target only when it asked for the target's rate and held it. */
@@ -123,7 +125,10 @@ export function renderWebhookReport(result: WebhookBenchResult, at = new Date())
   const lines = [
     `Measured ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench -- webhooks\` on ${machine.cpus} × ${machine.cpuModel}, ` +
       `${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres} (synchronous_commit on); everything on this one machine: ` +
-      `PostgreSQL, RabbitMQ, the gateway, the worker, the provider sandbox and the load generators.`,
+      `PostgreSQL, RabbitMQ, the gateway, the worker, the provider sandbox and the load generators. ` +
+      loadGeneratorPriorityText(machine.loadGeneratorNice) +
+      ` PostgreSQL runs with autovacuum off here (the test suites' setting), so the bench vacuums the tables it churns ` +
+      `before each measured run, as autovacuum would have by then.`,
     '',
     `Load: distinct, correctly signed Mercado Pago notifications (each for a pending top-up whose payment the sandbox ` +
       `reports approved), ${options.connections} connections; DATABASE_POOL_SIZE=${options.poolSize}, LOG_LEVEL=${options.logLevel}. ` +
@@ -136,7 +141,11 @@ export function renderWebhookReport(result: WebhookBenchResult, at = new Date())
       `webhook endpoint: an HMAC, the body parsed, the event (unique by its provider id) and its outbox row committed in one ` +
       `statement before the 200, concurrent requests grouped into one statement as the gateway groups them, then published to a ` +
       `quorum queue with publisher confirms and the outbox rows deleted; it gets the same events for as long, each as a new event. ` +
-      `Its share of the baseline is about the most a gateway keeping the contract could reach on this machine.`,
+      `Its share of the baseline is about the most a gateway keeping the contract could reach on this machine.` +
+      (intakeOnly
+        ? ` The gateway alone (--intake-only, no worker running) gets a third as many fresh ones as the flood, as fast as ` +
+          `it answers, then ${asked * options.sustainedSeconds} more at ${asked}/s: its intake without crediting sharing the cores.`
+        : ''),
     '',
     `\`s\` is the run's wall-clock time from the first request sent to the last response received, measured by the bench; ` +
       `accepted/s is the 2xx responses divided by it. The baseline and the flood run on autocannon, whose latencies are taken ` +
@@ -152,6 +161,7 @@ export function renderWebhookReport(result: WebhookBenchResult, at = new Date())
     loadRow(baseline),
     loadRow(floor),
     ...(intakeOnly ? [loadRow(intakeOnly)] : []),
+    ...(intakePaced ? [loadRow(intakePaced)] : []),
     loadRow(flood),
     '',
     row(['webhook → credit, flood', 'value']),
@@ -177,7 +187,8 @@ export function renderWebhookReport(result: WebhookBenchResult, at = new Date())
     ]),
     row([
       `p99 < ${TARGETS.p99Ms} ms (durable), judged at the sustained rate`,
-      `sustained ${sustained.load.p99} ms; flood ${flood.p99} ms (saturated, for information)`,
+      `sustained ${sustained.load.p99} ms; flood ${flood.p99} ms (saturated, for information)` +
+        (intakePaced ? `; the gateway alone at ${asked}/s ${intakePaced.p99} ms (for information)` : ''),
       verdictText(bySustained(sustained.load.p99 < TARGETS.p99Ms)),
     ]),
     row([

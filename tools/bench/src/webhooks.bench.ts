@@ -2,7 +2,7 @@ import { connect } from 'amqplib';
 import autocannon from 'autocannon';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, getPriority, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { SUBSCRIPTIONS } from '@realapp/contracts';
@@ -102,11 +102,20 @@ export interface SustainedFigures {
 
 export interface WebhookBenchResult {
   options: WebhookBenchOptions;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; postgres: string };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    postgres: string;
+    loadGeneratorNice: number;
+  };
   baseline: LoadFigures;
   /** tools/bench/src/floor-server.ts: the least work issue 4's contract asks for, written as bare as the baseline. */
   floor: LoadFigures;
   intakeOnly: LoadFigures | null;
+  /** The gateway alone at the sustained rate: its latency when it does not share the cores with crediting. */
+  intakePaced: LoadFigures | null;
   /** Gateway with the worker crediting, as fast as the gateway answers. */
   flood: LoadFigures;
   floodCredits: CreditFigures;
@@ -519,6 +528,22 @@ async function creditFigures(
   });
 }
 
+/**
+ * What autovacuum would have done by now. This machine's PostgreSQL runs with autovacuum off (its
+ * conf.d, for the test suites), so without this every run would measure the one before it as dead
+ * rows: a deleted outbox row, a superseded top-up or event version stays in the table and its
+ * indexes until vacuumed, and the next run's statements wade through them, as no production
+ * database with autovacuum on does.
+ */
+async function vacuumAsAutovacuumWould(dbUrl: string): Promise<void> {
+  await withClient(dbUrl, async (client) => {
+    await client.query(
+      `VACUUM (ANALYZE) messaging.outbox, messaging.outbox_published, messaging.inbox, webhooks.events,
+         billing.topups, ledger.wallets, ledger.entries`,
+    );
+  });
+}
+
 /** The bench's own queues (prefix `bench.`), emptied so no earlier run's messages leak into this one. */
 async function resetBrokerTopology(amqpUrl: string): Promise<void> {
   const connection = await connect(amqpUrl);
@@ -652,12 +677,17 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
     };
 
     const intakeEvents = options.intakeOnly ? Math.floor(options.events / 3) : 0;
-    const total = options.events + intakeEvents + sustainedCount;
+    const intakePacedCount = options.intakeOnly ? sustainedCount : 0;
+    const total = options.events + intakeEvents + intakePacedCount + sustainedCount;
     log(`creating ${total} pending top-ups with approved PIX payments at the sandbox`);
     const all = await prepareEvents(total + 1, dbUrl, sandbox.url, gateway.url);
     const events = all.slice(0, options.events);
     const intake = all.slice(options.events, options.events + intakeEvents);
-    const sustainedEvents = all.slice(options.events + intakeEvents, total);
+    const intakePaced = all.slice(
+      options.events + intakeEvents,
+      options.events + intakeEvents + intakePacedCount,
+    );
+    const sustainedEvents = all.slice(options.events + intakeEvents + intakePacedCount, total);
     const warmUp = all[total];
 
     log('warming up (500 deliveries of one event to each server: JIT, pools, prepared statements)');
@@ -682,9 +712,19 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
     await floor.stop();
 
     let intakeFigures: LoadFigures | null = null;
+    let intakePacedFigures: LoadFigures | null = null;
+    await vacuumAsAutovacuumWould(dbUrl);
     if (options.intakeOnly) {
       log('gateway alone (no worker running): intake capacity');
       intakeFigures = await load('gateway (intake only)', gateway.url, intake, options);
+      log(`gateway alone at ${options.rate}/s: intake latency without the worker sharing the cores`);
+      intakePacedFigures = await load(
+        `gateway (intake only, ${options.rate}/s asked)`,
+        gateway.url,
+        signedNow(intakePaced),
+        options,
+        { rate: options.rate },
+      );
     }
 
     const worker = await startService({
@@ -700,7 +740,12 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
     services.push(worker);
     if (intakeFigures) {
       const started = Date.now();
-      const drained = await creditFigures(dbUrl, new Map(intake.map((e) => [e.topupId, started])), 0, 0);
+      const drained = await creditFigures(
+        dbUrl,
+        new Map([...intake, ...intakePaced].map((e) => [e.topupId, started])),
+        0,
+        0,
+      );
       const seconds = (Date.now() - started) / 1000;
       log(
         `  the worker drained the intake-only backlog (${drained.credited} credits) at ${round(ratePerSecond(drained.credited, seconds), 0)}/s`,
@@ -719,6 +764,7 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
       runEvents: readonly PreparedEvent[],
       rate?: number,
     ): Promise<{ figures: LoadFigures; sentAt: Map<string, number>; credits: CreditFigures }> => {
+      await vacuumAsAutovacuumWould(dbUrl);
       const storedBefore = await storedEvents();
       const sentAt = new Map<string, number>();
       const figures = await load(label, gateway.url, signedNow(runEvents), options, {
@@ -766,10 +812,12 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
           async (c) =>
             (await c.query<{ server_version: string }>(`SHOW server_version`)).rows[0].server_version,
         ),
+        loadGeneratorNice: getPriority(),
       },
       baseline: baselineFigures,
       floor: floorFigures,
       intakeOnly: intakeFigures,
+      intakePaced: intakePacedFigures,
       flood: flood.figures,
       floodCredits: flood.credits,
       sustained: {
