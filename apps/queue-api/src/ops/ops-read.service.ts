@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { LedgerService, WalletTotals } from '@realapp/ledger';
-import { DeadLetterService } from '@realapp/messaging';
+import { DeadLetterService, outboxLagSeconds } from '@realapp/messaging';
 import { ORDER_STATUSES, OrderStatus } from '@realapp/orders';
 import { INCIDENT_LEVELS, INCIDENT_QUIET_MINUTES, IncidentLevel } from '@realapp/platform';
 
@@ -127,10 +127,7 @@ export class OpsReadService {
   }
 
   async outboxLagSeconds(): Promise<number> {
-    const [row] = (await this.dataSource.query(
-      `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS lag FROM messaging.outbox`,
-    )) as Array<{ lag: number }>;
-    return Math.max(0, Math.floor(row.lag));
+    return Math.floor(await outboxLagSeconds(this.dataSource));
   }
 
   async openIncidents(): Promise<Record<IncidentLevel, number>> {

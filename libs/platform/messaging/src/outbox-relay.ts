@@ -5,7 +5,7 @@ import { MetricsService, withAdvisoryLock } from '@realapp/platform';
 import { ConfirmChannel } from 'amqplib';
 import { declareTopology } from './declare-topology';
 import { AmqpConnection } from './amqp-connection';
-import { OutboxService } from './outbox.service';
+import { outboxLagSeconds, OutboxService } from './outbox.service';
 import { Topology } from './topology';
 
 const BATCH = 200;
@@ -85,12 +85,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       'Age of the oldest unpublished outbox row',
       [],
       async () => {
-        const rows = (await this.dataSource
-          .query(
-            `SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float AS lag FROM messaging.outbox`,
-          )
-          .catch(() => [{ lag: 0 }])) as Array<{ lag: number }>;
-        this.lag.set(rows[0]?.lag ?? 0);
+        this.lag.set(await outboxLagSeconds(this.dataSource).catch(() => 0));
       },
     );
   }

@@ -21,6 +21,17 @@ export interface OutgoingEvent<T extends object> {
   data: T;
 }
 
+/**
+ * Age in seconds of the oldest row still to be published (0 when the outbox is empty): the one
+ * figure on-call watches for the relay, read by the metric and by ops' health answer alike.
+ */
+export async function outboxLagSeconds(db: Pick<DataSource, 'query'>): Promise<number> {
+  const [row] = (await db.query(
+    `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS lag FROM messaging.outbox`,
+  )) as Array<{ lag: number }>;
+  return Math.max(0, row.lag);
+}
+
 /** Set on a transaction's query runner once it wrote an outbox row; read when it commits. */
 const WROTE_OUTBOX = 'realapp.outbox.wrote';
 
