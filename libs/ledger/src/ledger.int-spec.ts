@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '@realapp/testing';
 import { isLedgerError, LedgerError } from './ledger.errors';
 import { LedgerService } from './ledger.service';
@@ -501,26 +501,44 @@ describe('LedgerService on the real database', () => {
       ['empty', ''],
     ];
 
-    /** An entry for a fresh wallet, with `prevHash`/`hash` as given; the rest valid. */
-    const insertEntry = async (prevHash: string, hash: string): Promise<void> => {
-      const tenantId = randomUUID();
-      await dataSource.query(`INSERT INTO ledger.wallets (tenant_id) VALUES ($1)`, [tenantId]);
-      await dataSource.query(
-        `INSERT INTO ledger.entries (id, tenant_id, seq, kind, amount_cents, held_delta_cents, balance_after_cents,
-           held_after_cents, reference, prev_hash, hash, created_at)
-         VALUES ($1, $2, 1, 'topup', 100, 0, 100, 0, $3, $4, $5, now())`,
-        [randomUUID(), tenantId, `shape:${randomUUID()}`, prevHash, hash],
-      );
+    /**
+     * Runs `fn` in a transaction that is always rolled back: a row these checks accept breaks the
+     * ledger's invariants (a chain that does not hash), and verifyAll below reads the whole database.
+     */
+    const rolledBack = async (fn: (q: QueryRunner) => Promise<void>): Promise<void> => {
+      const runner = dataSource.createQueryRunner();
+      await runner.startTransaction();
+      try {
+        await fn(runner);
+      } finally {
+        await runner.rollbackTransaction();
+        await runner.release();
+      }
     };
+    /** An entry for a fresh wallet, with `prevHash`/`hash` as given; the rest valid. Never kept. */
+    const insertEntry = (prevHash: string, hash: string): Promise<void> =>
+      rolledBack(async (q) => {
+        const tenantId = randomUUID();
+        await q.query(`INSERT INTO ledger.wallets (tenant_id) VALUES ($1)`, [tenantId]);
+        await q.query(
+          `INSERT INTO ledger.entries (id, tenant_id, seq, kind, amount_cents, held_delta_cents, balance_after_cents,
+             held_after_cents, reference, prev_hash, hash, created_at)
+           VALUES ($1, $2, 1, 'topup', 100, 0, 100, 0, $3, $4, $5, now())`,
+          [randomUUID(), tenantId, `shape:${randomUUID()}`, prevHash, hash],
+        );
+      });
+    const insertWallet = (column: 'last_hash' | 'currency', value: string): Promise<void> =>
+      rolledBack(async (q) => {
+        await q.query(`INSERT INTO ledger.wallets (tenant_id, ${column}) VALUES ($1, $2)`, [randomUUID(), value]);
+      });
     const entriesWithHash = async (hash: string): Promise<number> =>
       ((await dataSource.query(`SELECT count(*)::int AS n FROM ledger.entries WHERE hash = $1 OR prev_hash = $1`, [
         hash,
       ])) as Array<{ n: number }>)[0].n;
 
     it('accepts 64 lower-case hex characters in an entry and a wallet head', async () => {
-      await insertEntry(hex, hex);
-      expect(await entriesWithHash(hex)).toBeGreaterThanOrEqual(1);
-      await dataSource.query(`INSERT INTO ledger.wallets (tenant_id, last_hash) VALUES ($1, $2)`, [randomUUID(), hex]);
+      await expect(insertEntry(hex, hex)).resolves.toBeUndefined();
+      await expect(insertWallet('last_hash', hex)).resolves.toBeUndefined();
     });
 
     it.each(refusedHashes)('refuses an entry hash with %s, and writes nothing', async (_what, bad) => {
@@ -530,9 +548,10 @@ describe('LedgerService on the real database', () => {
     });
 
     it.each(refusedHashes)('refuses a wallet head with %s', async (_what, bad) => {
-      await expect(
-        dataSource.query(`INSERT INTO ledger.wallets (tenant_id, last_hash) VALUES ($1, $2)`, [randomUUID(), bad]),
-      ).rejects.toMatchObject({ code: '23514', constraint: 'wallets_last_hash_hex' });
+      await expect(insertWallet('last_hash', bad)).rejects.toMatchObject({
+        code: '23514',
+        constraint: 'wallets_last_hash_hex',
+      });
     });
 
     it('refuses 65 characters by the column type', async () => {
@@ -540,9 +559,10 @@ describe('LedgerService on the real database', () => {
     });
 
     it.each([['brl'], ['BR'], ['BR1'], ['BRÉ'], ['']])('refuses the wallet currency %j', async (bad) => {
-      await expect(
-        dataSource.query(`INSERT INTO ledger.wallets (tenant_id, currency) VALUES ($1, $2)`, [randomUUID(), bad]),
-      ).rejects.toMatchObject({ code: '23514', constraint: 'wallets_currency_iso' });
+      await expect(insertWallet('currency', bad)).rejects.toMatchObject({
+        code: '23514',
+        constraint: 'wallets_currency_iso',
+      });
     });
   });
 
