@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { inOneTransaction } from '../in-one-transaction';
 
 /**
  * A top-up's provider ids are unique when they are set, and no longer indexed while they are not.
@@ -12,8 +13,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * `provider_session_id = $1`) still uses them: an equality implies NOT NULL, for generic plans
  * too. They keep the constraints' names, which is what an error on a duplicate reports.
  *
- * Each new index is built before the old constraint goes, in the migration's transaction: the
- * ids are unique at every moment.
+ * Outside a transaction, so that each new index is built CONCURRENTLY (top-ups go on being created
+ * and credited meanwhile) before the old constraint goes in one short transaction: the ids are
+ * unique at every moment. Each step can run again after a failure half-way (a failed concurrent
+ * build leaves an invalid index, dropped on the next run).
  */
 const IDS = [
   { name: 'topups_provider_payment_unique', column: 'provider_payment_id' },
@@ -23,21 +26,30 @@ const IDS = [
 export class TopupIdsUniqueWhenSet1732400010000 implements MigrationInterface {
   name = 'TopupIdsUniqueWhenSet1732400010000';
 
+  /** Runs outside a transaction: see above. */
+  transaction = false;
+
   async up(q: QueryRunner): Promise<void> {
     for (const { name, column } of IDS) {
+      await q.query(`DROP INDEX CONCURRENTLY IF EXISTS billing.${name}_next`);
       await q.query(
-        `CREATE UNIQUE INDEX ${name}_new ON billing.topups (provider, ${column}) WHERE ${column} IS NOT NULL`,
+        `CREATE UNIQUE INDEX CONCURRENTLY ${name}_next ON billing.topups (provider, ${column}) WHERE ${column} IS NOT NULL`,
       );
-      await q.query(`ALTER TABLE billing.topups DROP CONSTRAINT ${name}`);
-      await q.query(`ALTER INDEX billing.${name}_new RENAME TO ${name}`);
+      await inOneTransaction(q, [
+        `ALTER TABLE billing.topups DROP CONSTRAINT IF EXISTS ${name}`,
+        `DROP INDEX IF EXISTS billing.${name}`,
+        `ALTER INDEX billing.${name}_next RENAME TO ${name}`,
+      ]);
     }
   }
 
   async down(q: QueryRunner): Promise<void> {
     for (const { name, column } of IDS) {
-      await q.query(`ALTER INDEX billing.${name} RENAME TO ${name}_partial`);
-      await q.query(`ALTER TABLE billing.topups ADD CONSTRAINT ${name} UNIQUE (provider, ${column})`);
-      await q.query(`DROP INDEX billing.${name}_partial`);
+      await inOneTransaction(q, [
+        `ALTER INDEX billing.${name} RENAME TO ${name}_partial`,
+        `ALTER TABLE billing.topups ADD CONSTRAINT ${name} UNIQUE (provider, ${column})`,
+        `DROP INDEX billing.${name}_partial`,
+      ]);
     }
   }
 }
