@@ -24,11 +24,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-/**
- * Starts `node <main>` with its output in `<logDir>/<name>.log` (the benchmark's own terminal
- * stays readable, and a service that dies leaves its reason behind), then waits until `readyPath`
- * answers 200.
- */
 /** How much the bench raises its own priority, when it may (as root). */
 const LOAD_GENERATOR_NICE = -10;
 
@@ -57,6 +52,11 @@ export function loadGeneratorPriorityText(nice: number): string {
     : 'The load generator ran at the same priority as the services (raising it was not permitted).';
 }
 
+/**
+ * Starts `node <main>` with its output in `<logDir>/<name>.log` (the benchmark's own terminal
+ * stays readable, and a service that dies leaves its reason behind), then waits until `readyPath`
+ * answers 200.
+ */
 export async function startService(options: {
   name: string;
   root: string;
