@@ -203,8 +203,7 @@ export class WebhookEventStore {
     const now = Date.now();
     const definition = webhookEventDefinition(incoming.provider);
     const parked = incoming.parkedReason !== null;
-    const body = incoming.bodyText ?? incoming.rawBody.toString('utf8');
-    const payloadText = storableJsonText(body);
+    const { bodyText: body, payloadText } = incoming;
     return {
       id: uuidV7(now),
       provider: incoming.provider,

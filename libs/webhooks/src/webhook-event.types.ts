@@ -18,13 +18,15 @@ export interface IncomingWebhook {
   resourceId: string | null;
   tenantId: string | null;
   /**
-   * The exact bytes that were verified, already parsed by the intake as a JSON object with a fatal
-   * UTF-8 decoder: the store relies on them being valid UTF-8 JSON (the event's payload is built
-   * from them in SQL, so consumers need not parse the body again).
+   * The exact bytes that were verified, as the intake decoded them with a fatal UTF-8 decoder
+   * (byte order mark kept): valid UTF-8 JSON, so `convert_to` gives the bytes back in SQL.
    */
-  rawBody: Buffer;
-  /** `rawBody` as text when the caller has already decoded it (the gateway has): saves a second decode. */
-  bodyText?: string;
+  bodyText: string;
+  /**
+   * The JSON text the intake parsed: `storableJsonText(bodyText)`. The event's payload is built from
+   * it in SQL, so consumers need not parse the body again.
+   */
+  payloadText: string;
   /** Already stripped of signatures and credentials (see `storableHeaders`). */
   headers: Record<string, string>;
   /**

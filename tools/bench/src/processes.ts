@@ -28,21 +28,20 @@ export function freePort(): Promise<number> {
 const LOAD_GENERATOR_NICE = -10;
 
 /**
- * Runs the bench itself, the load generator, ahead of everything it measures, and returns the
- * niceness it got (0 when not permitted). On a machine whose two cores the services, PostgreSQL and
+ * Runs the bench itself, the load generator, ahead of everything it measures (reports read the
+ * niceness it got with `getPriority()`: 0 when not permitted). On a machine whose two cores the services, PostgreSQL and
  * RabbitMQ keep busy, a load generator at the same priority waits for a core like them, and every
  * millisecond it waits before reading an answer counts as the server's latency. Real clients run on
  * machines of their own; this is the nearest this one machine comes to that. The services it starts
  * run at the usual priority (startService), and the generator's own CPU still comes out of the same
  * two cores.
  */
-export function raiseOwnPriority(): number {
+export function raiseOwnPriority(): void {
   try {
     setPriority(LOAD_GENERATOR_NICE);
   } catch {
     // Not permitted (not root): measured at the usual priority, and the report says so.
   }
-  return getPriority();
 }
 
 /** How a report says at which priority the load generator ran. */

@@ -3,7 +3,7 @@ import { RequestLog, maskFields, maskHeaders, maskSecret } from './request-log';
 import { buildSandboxApp } from './sandbox';
 
 describe('RequestLog', () => {
-  function entry(id: number): Parameters<RequestLog['record']>[0] {
+  function entry(id: number): ReturnType<Parameters<RequestLog['record']>[1]> {
     return {
       id,
       at: new Date().toISOString(),
@@ -22,15 +22,28 @@ describe('RequestLog', () => {
     const log = new RequestLog(10);
     const first = log.nextId();
     const second = log.nextId();
-    log.record(entry(second));
-    log.record(entry(first));
+    log.record(second, () => entry(second));
+    log.record(first, () => entry(first));
     expect(log.list().map((item) => item.id)).toEqual([second, first]);
   });
 
   it('keeps at most its capacity', () => {
     const log = new RequestLog(2);
-    for (let i = 0; i < 3; i += 1) log.record(entry(log.nextId()));
+    for (let i = 0; i < 3; i += 1) {
+      const id = log.nextId();
+      log.record(id, () => entry(id));
+    }
     expect(log.list().map((item) => item.id)).toEqual([3, 2]);
+  });
+
+  it('builds an entry once, when it is first listed', () => {
+    const log = new RequestLog(10);
+    const id = log.nextId();
+    const build = jest.fn(() => entry(id));
+    log.record(id, build);
+    expect(build).not.toHaveBeenCalled();
+    expect(log.list()).toEqual(log.list());
+    expect(build).toHaveBeenCalledTimes(1);
   });
 
   it('masks credentials', () => {

@@ -77,16 +77,16 @@ export function maskResponseBody(value: unknown): unknown {
   return maskFields(value, SECRET_RESPONSE_FIELDS);
 }
 
-/** An entry as stored: built when first read, or given whole. */
+/** An entry as stored: built when first read, then kept. */
 interface StoredEntry {
   id: number;
+  build: () => RequestLogEntry;
   entry?: RequestLogEntry;
-  build?: () => RequestLogEntry;
 }
 
 /**
- * Provider calls, kept in memory up to a bound so a long demo cannot grow without limit. An entry
- * can be recorded lazily: masking the headers and parsing the answer back from JSON was a third of
+ * Provider calls, kept in memory up to a bound so a long demo cannot grow without limit. Entries are
+ * built when first read: masking the headers and parsing the answer back from JSON was a third of
  * the sandbox's CPU per call under the webhook bench, for a log read a few times per test.
  */
 export class RequestLog {
@@ -101,20 +101,12 @@ export class RequestLog {
     return this.lastId;
   }
 
-  record(entry: RequestLogEntry): void {
-    this.store({ id: entry.id, entry });
-  }
-
   /** `build` runs at most once, when the entry is first listed; what it reads must not change meanwhile. */
-  recordLazily(id: number, build: () => RequestLogEntry): void {
-    this.store({ id, build });
-  }
-
-  private store(stored: StoredEntry): void {
+  record(id: number, build: () => RequestLogEntry): void {
     // Entries are recorded when answered; keep them sorted by arrival so slow calls land in place.
     let index = this.entries.length;
-    while (index > 0 && this.entries[index - 1].id > stored.id) index -= 1;
-    this.entries.splice(index, 0, stored);
+    while (index > 0 && this.entries[index - 1].id > id) index -= 1;
+    this.entries.splice(index, 0, { id, build });
     if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
   }
 
@@ -124,11 +116,7 @@ export class RequestLog {
     const out: RequestLogEntry[] = [];
     for (let i = this.entries.length - 1; i >= 0 && out.length < limit; i -= 1) {
       const stored = this.entries[i];
-      if (stored.entry === undefined && stored.build !== undefined) {
-        stored.entry = stored.build();
-        stored.build = undefined;
-      }
-      const entry = stored.entry as RequestLogEntry;
+      const entry = (stored.entry ??= stored.build());
       if (query.provider === undefined || entry.provider === query.provider) out.push(entry);
     }
     return out;

@@ -248,7 +248,7 @@ export function buildSandboxApp(options: SandboxOptions = {}): {
       const status = reply.statusCode;
       const durationMs = Date.now() - state.startedAt;
       const { id, at, faultId } = state;
-      requestLog.recordLazily(id, () => ({
+      requestLog.record(id, () => ({
         id,
         at,
         provider,

@@ -66,8 +66,8 @@ export class WebhookIntakeService {
         topic: parsed.topic,
         resourceId: parsed.resourceId,
         tenantId,
-        rawBody: raw.rawBody,
         bodyText: parsed.bodyText,
+        payloadText: parsed.payloadText,
         headers: storableHeaders(raw.headers),
         parkedReason,
       });

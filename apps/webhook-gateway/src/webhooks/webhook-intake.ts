@@ -36,6 +36,8 @@ export interface ParsedWebhook {
   payload: Record<string, unknown>;
   /** The verified bytes as text, byte order mark included: decoded once, here, and stored as they are. */
   bodyText: string;
+  /** What `payload` was parsed from (`storableJsonText`), stored as the event's payload. */
+  payloadText: string;
   /** Meta `messages` changes: the number that decides the tenant (SPEC §14). */
   phoneNumberId: string | null;
   /** Mercado Pago: whether the id verified only lowercased (worth a log line while senders disagree). */
@@ -68,19 +70,25 @@ function rejection(reason: SignatureFailureReason): WebhookRejected {
  * → malformed_json; JSON but not an object → validation_failed. The payload is parsed from
  * `storableJsonText`, so what is read from it (ids, topic) is what will be stored.
  */
-export function parseJsonBody(rawBody: Buffer): { text: string; payload: Record<string, unknown> } {
-  let text: string;
+export function parseJsonBody(rawBody: Buffer): {
+  bodyText: string;
+  payloadText: string;
+  payload: Record<string, unknown>;
+} {
+  let bodyText: string;
+  let payloadText: string;
   let parsed: unknown;
   try {
-    text = utf8.decode(rawBody);
-    parsed = JSON.parse(storableJsonText(text));
+    bodyText = utf8.decode(rawBody);
+    payloadText = storableJsonText(bodyText);
+    parsed = JSON.parse(payloadText);
   } catch {
     throw malformedJson();
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw invalidWebhook([{ field: 'body', message: 'must be a JSON object' }]);
   }
-  return { text, payload: parsed as Record<string, unknown> };
+  return { bodyText, payloadText, payload: parsed as Record<string, unknown> };
 }
 
 /** Provider ids arrive as JSON numbers (Mercado Pago) or strings; both become bounded strings. */
@@ -116,7 +124,7 @@ export function intakeMercadoPago(raw: RawWebhook, options: VerifyOptions): Pars
     nowMs: options.nowMs,
   });
   if (!result.ok) throw rejection(result.reason);
-  const { text: bodyText, payload } = parseJsonBody(raw.rawBody);
+  const { bodyText, payloadText, payload } = parseJsonBody(raw.rawBody);
   const providerEventId = required(idString(payload.id), 'id', 'the notification id is required');
   const topic = required(
     idString(payload.type) ?? idString(firstValue(raw.query.type)) ?? idString(firstValue(raw.query.topic)),
@@ -132,6 +140,7 @@ export function intakeMercadoPago(raw: RawWebhook, options: VerifyOptions): Pars
     tenantId: null,
     payload,
     bodyText,
+    payloadText,
     phoneNumberId: null,
     idVariant: result.idVariant,
     matchedSecretIndex: result.matchedSecretIndex,
@@ -147,7 +156,7 @@ export function intakeStripe(raw: RawWebhook, options: VerifyOptions): ParsedWeb
     nowMs: options.nowMs,
   });
   if (!result.ok) throw rejection(result.reason);
-  const { text: bodyText, payload } = parseJsonBody(raw.rawBody);
+  const { bodyText, payloadText, payload } = parseJsonBody(raw.rawBody);
   const providerEventId = required(idString(payload.id), 'id', 'the event id is required');
   const topic = required(idString(payload.type), 'type', 'the event type is required');
   const object = asObject(asObject(payload.data)?.object);
@@ -160,6 +169,7 @@ export function intakeStripe(raw: RawWebhook, options: VerifyOptions): ParsedWeb
     tenantId: tenant !== null && UUID.test(tenant) ? tenant : null,
     payload,
     bodyText,
+    payloadText,
     phoneNumberId: null,
     matchedSecretIndex: result.matchedSecretIndex,
   };
@@ -179,7 +189,7 @@ export function intakeMeta(raw: RawWebhook, options: Pick<VerifyOptions, 'secret
     secrets: options.secrets,
   });
   if (!result.ok) throw rejection(result.reason);
-  const { text: bodyText, payload } = parseJsonBody(raw.rawBody);
+  const { bodyText, payloadText, payload } = parseJsonBody(raw.rawBody);
 
   const keys: string[] = [];
   let topic: string | null = null;
@@ -217,6 +227,7 @@ export function intakeMeta(raw: RawWebhook, options: Pick<VerifyOptions, 'secret
     tenantId: null,
     payload,
     bodyText,
+    payloadText,
     phoneNumberId,
     matchedSecretIndex: result.matchedSecretIndex,
   };

@@ -30,9 +30,7 @@ export async function withAdvisoryLock<T>(
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock(${lockKeySql}) AS locked`, [
-      name,
-    ])) as Array<{
+    const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock(${lockKeySql}) AS locked`, [name])) as Array<{
       locked: boolean;
     }>;
     if (!locked) return { ran: false };
