@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { WhatsAppNumberMapped } from '@realapp/contracts';
+import { WhatsAppNumberMapped, whatsAppNumberLockName } from '@realapp/contracts';
 import { OutboxService } from '@realapp/messaging';
+import { lockInTransaction } from '@realapp/platform';
 import { AuthError } from '../shared/auth.errors';
 import { iso } from '../shared/timestamps';
 import { WhatsAppNumberView } from '../shared/views';
@@ -19,7 +20,8 @@ interface NumberRow {
 }
 
 /**
- * Maps a WhatsApp phone_number_id to its tenant (SPEC §4, §14). A number belongs to one tenant;
+ * Maps a WhatsApp phone_number_id to its tenant (SPEC §4, §14). A number belongs to one tenant,
+ * whether a super-admin mapped it or a completed Embedded Signup connected it (SPEC §16);
  * mapping it again to the same tenant is idempotent. Each change publishes WhatsAppNumberMapped
  * through the outbox in the same transaction, so the webhook-gateway's routing table follows.
  */
@@ -34,6 +36,15 @@ export class WhatsAppNumberService {
   async map(tenantId: string, body: MapWhatsAppNumberRequest): Promise<WhatsAppNumberView> {
     return this.dataSource.transaction(async (tx) => {
       await this.tenants.lockExisting(tx, tenantId);
+      await lockInTransaction(tx, whatsAppNumberLockName(body.phoneNumberId));
+      // A live connection another tenant made through Embedded Signup holds the number too; a
+      // disconnected one gave it up (the rule of whatsapp.connections_live_phone_uq).
+      const [connected] = (await tx.query(
+        `SELECT 1 FROM whatsapp.connections
+          WHERE phone_number_id = $1 AND status <> 'disconnected' AND tenant_id IS DISTINCT FROM $2 LIMIT 1`,
+        [body.phoneNumberId, tenantId],
+      )) as unknown[];
+      if (connected !== undefined) throw numberTaken();
       const inserted = (await tx.query(
         `INSERT INTO auth.whatsapp_numbers (phone_number_id, tenant_id, waba_id, display_phone_number)
          VALUES ($1, $2, $3, $4)
@@ -49,7 +60,7 @@ export class WhatsAppNumberService {
           [body.phoneNumberId],
         )) as NumberRow[];
         if (existing.tenant_id !== tenantId) {
-          throw new AuthError('whatsapp_number_taken', 'This WhatsApp number is mapped to another tenant.');
+          throw numberTaken();
         }
         row = existing;
         if (existing.waba_id !== body.wabaId || existing.display_phone_number !== body.displayPhoneNumber) {
@@ -77,6 +88,9 @@ export class WhatsAppNumberService {
     });
   }
 }
+
+const numberTaken = (): AuthError =>
+  new AuthError('whatsapp_number_taken', 'This WhatsApp number is mapped to another tenant.');
 
 function view(row: NumberRow): WhatsAppNumberView {
   return {

@@ -19,3 +19,11 @@ export class WhatsAppNumberMappedData {
 }
 /** A WhatsApp number now belongs to a tenant: inbound messages to it are routed there. */
 export const WhatsAppNumberMapped = defineEvent('auth.whatsapp_number.mapped', 1, WhatsAppNumberMappedData);
+
+/**
+ * The advisory lock both paths that give a number to a tenant take — auth-api's super-admin mapping
+ * and the Embedded Signup completion (libs/whatsapp) — so that, each looking at the other's table
+ * under it, a number cannot go to two tenants at once (SPEC §4, §16).
+ */
+export const whatsAppNumberLockName = (phoneNumberId: string): string =>
+  `whatsapp:phone-number:${phoneNumberId}`;

@@ -13,6 +13,7 @@ import { WhatsAppGraphError } from '../graph/whatsapp-graph.errors';
 import { notFound, requireUuid, WhatsAppApiError } from '../nest/whatsapp-api.errors';
 import { TokenVault } from '../nest/token-vault';
 import { WHATSAPP_OPTIONS, WhatsAppModuleOptions } from '../nest/whatsapp.options';
+import { lockPhoneNumber, phoneNumberMappedElsewhere } from './phone-number-owner';
 
 /** SPEC §14: a signup session lives 30 minutes. */
 export const ONBOARDING_SESSION_TTL_MS = 30 * 60 * 1000;
@@ -95,6 +96,10 @@ export class OnboardingService {
       const token = exchanged.accessToken;
       const wabaId = input.wabaId ?? (await this.wabaFromToken(token));
       const phone = await this.phoneNumber(wabaId, token, input.phoneNumberId);
+      // Early, so a refused number does not get the app subscribed; the check that counts is below.
+      if (phone !== null && (await phoneNumberMappedElsewhere(this.dataSource.manager, phone.id, tenantId))) {
+        throw numberTaken();
+      }
       await this.graph.subscribeApp(wabaId, token).catch((error: unknown) => {
         throw providerError(error);
       });
@@ -102,6 +107,11 @@ export class OnboardingService {
 
       const connection = await this.dataSource
         .transaction(async (tx) => {
+          if (phone !== null) {
+            // One number, one tenant across this path and the super-admin mapping (SPEC §4, §16).
+            await lockPhoneNumber(tx, phone.id);
+            if (await phoneNumberMappedElsewhere(tx, phone.id, tenantId)) throw numberTaken();
+          }
           const row = await attachSignup(tx, this.vault, {
             tenantId,
             sessionId,
@@ -139,9 +149,7 @@ export class OnboardingService {
           return row;
         })
         .catch((error: unknown) => {
-          if (uniqueViolation(error) === 'connections_live_phone_uq') {
-            throw new WhatsAppApiError('whatsapp_number_taken', 'This WhatsApp number is connected to another account.');
-          }
+          if (uniqueViolation(error) === 'connections_live_phone_uq') throw numberTaken();
           throw error;
         });
       this.logger.log({ ...log, connectionId: connection.id, wabaId }, 'whatsapp signup completed');
@@ -208,3 +216,7 @@ export class OnboardingService {
     return found;
   }
 }
+
+/** SPEC §4: a number mapped elsewhere answers 409; the completion refuses it the same way. */
+const numberTaken = (): WhatsAppApiError =>
+  new WhatsAppApiError('whatsapp_number_taken', 'This WhatsApp number is connected to another account.');
