@@ -8,7 +8,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
 require('reflect-metadata');
 const { getMetadataStorage } = require('class-validator');
-const { DEVELOPMENT_VALUES } = require(join(root, 'dist/libs/platform/core/src/config/config.loader.js'));
+const { DEVELOPMENT_VALUES, productionDefaultsOf, productionRequired } = require(join(root, 'dist/libs/platform/core/src/config/config.loader.js'));
 
 const services = [
   ['auth-api', 'apps/auth-api/src/config.js', 'AuthApiConfig', 'AUTH_API_SECRETS'],
@@ -17,7 +17,7 @@ const services = [
   ['codex-worker', 'apps/codex-worker/src/config.js', 'CodexWorkerConfig', 'CODEX_WORKER_SECRETS'],
 ];
 
-const out = ['# Environment', '', 'Generated from the config classes by `node tools/dev/env-table.mjs`. Every service validates its', 'environment at boot and exits naming every bad variable; `NODE_ENV=production` refuses development values.', ''];
+const out = ['# Environment', '', 'Generated from the config classes by `node tools/dev/env-table.mjs`. Every service validates its', 'environment at boot and exits naming every bad variable; `NODE_ENV=production` refuses development values,', 'and the variables marked *required* in the production column must be set there.', ''];
 for (const [service, file, className, secretsName] of services) {
   const mod = require(join(root, 'dist', file));
   const Config = mod[className];
@@ -31,12 +31,15 @@ for (const [service, file, className, secretsName] of services) {
     rules.set(meta.propertyName, list);
   }
   const keys = [...new Set([...Object.keys(defaults), ...rules.keys()])].sort();
-  out.push(`## ${service}`, '', '| variable | default | development value | secret | rules |', '|---|---|---|---|---|');
+  const required = new Set(productionRequired(Config));
+  const productionValues = productionDefaultsOf(Config);
+  out.push(`## ${service}`, '', '| variable | default | development value | production | secret | rules |', '|---|---|---|---|---|---|');
   for (const key of keys) {
     const value = defaults[key];
     const shown = value === undefined ? '—' : key === 'WORKER_ID' ? '`<hostname>-<pid>`' : `\`${String(value)}\``;
     const dev = DEVELOPMENT_VALUES[key] ? `\`${DEVELOPMENT_VALUES[key]}\`` : '';
-    out.push(`| \`${key}\` | ${shown} | ${dev} | ${secrets.has(key) ? 'yes' : ''} | ${[...new Set(rules.get(key) ?? [])].join(', ')} |`);
+    const production = required.has(key) ? '*required*' : productionValues.has(key) ? `\`${productionValues.get(key)}\`` : '';
+    out.push(`| \`${key}\` | ${shown} | ${dev} | ${production} | ${secrets.has(key) ? 'yes' : ''} | ${[...new Set(rules.get(key) ?? [])].join(', ')} |`);
   }
   out.push('');
 }

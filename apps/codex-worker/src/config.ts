@@ -16,7 +16,7 @@ import {
   ValidatorConstraintInterface,
 } from 'class-validator';
 import { hostname } from 'node:os';
-import { BaseConfig, toBoolean } from '@realapp/platform';
+import { BaseConfig, ProductionDefault, RequiredInProduction, toBoolean } from '@realapp/platform';
 import { IsBillingPlansJson, IsPublicUrl } from '@realapp/payments';
 
 /** The sandbox's ad account: fine on a laptop, refused with real ads in production. */
@@ -71,9 +71,13 @@ export class CodexWorkerConfig extends BaseConfig {
   @Matches(/^[A-Za-z0-9._:+-]{1,64}$/)
   APP_VERSION = 'dev';
 
-  /** false (the default outside production): Meta calls go to the built-in simulator (SPEC §8). */
+  /**
+   * Off by default outside production: Meta calls go to the built-in simulator (SPEC §8). On by
+   * default in production, so a forgotten variable cannot quietly run real campaigns on a simulator.
+   */
   @Transform(toBoolean)
   @IsBoolean()
+  @ProductionDefault('true')
   REAL_ADS_ENABLED: boolean = false;
 
   /** The Graph API origin; the provider sandbox in development and tests (SPEC §13). */
@@ -133,6 +137,7 @@ export class CodexWorkerConfig extends BaseConfig {
 
   /** The Basic plan's id; subscriptions are for it unless the app names another plan (SPEC §5). */
   @Matches(/^[A-Za-z0-9._-]{1,100}$/)
+  @RequiredInProduction()
   MERCADO_PAGO_SUBSCRIPTION_PLAN_ID = 'plan_basic';
 
   @IsString()
@@ -169,9 +174,11 @@ export class CodexWorkerConfig extends BaseConfig {
 
   /** The Meta app Embedded Signup runs for. */
   @Matches(/^[0-9]{1,32}$/, { message: 'must be a Meta app id (digits)' })
+  @RequiredInProduction()
   META_APP_ID = '1000000000000001';
 
   @Matches(/^[0-9]{1,32}$/, { message: 'must be a Meta configuration id (digits)' })
+  @RequiredInProduction()
   META_CONFIG_ID = '1000000000000002';
 
   /** The app token debug_token is asked with (the 02:00 token health job). */

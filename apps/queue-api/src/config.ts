@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
-import { BaseConfig } from '@realapp/platform';
+import { BaseConfig, RequiredInProduction } from '@realapp/platform';
 import { IsBillingPlansJson, IsPublicUrl } from '@realapp/payments';
 
 export class QueueApiConfig extends BaseConfig {
@@ -11,6 +11,7 @@ export class QueueApiConfig extends BaseConfig {
 
   /** Where access tokens' public keys are published (auth-api). */
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  @RequiredInProduction()
   JWKS_URL = 'http://127.0.0.1:3001/.well-known/jwks.json';
 
   // ---- payments (@realapp/payments): Mercado Pago, Stripe and the plans ----
@@ -25,6 +26,7 @@ export class QueueApiConfig extends BaseConfig {
 
   /** The Basic plan's id; subscriptions are for it unless the app names another plan (SPEC §5). */
   @Matches(/^[A-Za-z0-9._-]{1,100}$/)
+  @RequiredInProduction()
   MERCADO_PAGO_SUBSCRIPTION_PLAN_ID = 'plan_basic';
 
   @IsString()
@@ -67,10 +69,12 @@ export class QueueApiConfig extends BaseConfig {
 
   /** The Meta app Embedded Signup runs for (answered to the app, and the code exchange's client_id). */
   @Matches(/^[0-9]{1,32}$/, { message: 'must be a Meta app id (digits)' })
+  @RequiredInProduction()
   META_APP_ID = '1000000000000001';
 
   /** The Embedded Signup configuration the app opens the popup with. */
   @Matches(/^[0-9]{1,32}$/, { message: 'must be a Meta configuration id (digits)' })
+  @RequiredInProduction()
   META_CONFIG_ID = '1000000000000002';
 
   /** Code exchange (client_secret) and appsecret_proof on every Graph call. */

@@ -102,8 +102,15 @@ describe('billing plans', () => {
     expect(() => loadConfig('svc', SampleConfig, { PUBLIC_APP_URL: 'not a url' })).toThrow(/PUBLIC_APP_URL/);
     expect(() => loadConfig('svc', SampleConfig, { NODE_ENV: 'production' })).toThrow(/PUBLIC_APP_URL/);
     expect(
-      loadConfig('svc', SampleConfig, { NODE_ENV: 'production', PUBLIC_APP_URL: 'https://app.example.com' })
-        .PUBLIC_APP_URL,
+      loadConfig('svc', SampleConfig, {
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://realapp@db.internal:5432/realapp',
+        AMQP_URL: 'amqps://mq.internal',
+        REDIS_URL: 'rediss://cache.internal',
+        JWT_ISSUER: 'https://auth.example.com',
+        JWT_AUDIENCE: 'realapp-api',
+        PUBLIC_APP_URL: 'https://app.example.com',
+      }).PUBLIC_APP_URL,
     ).toBe('https://app.example.com');
   });
 

@@ -76,8 +76,15 @@ describe('the worker configuration of campaigns (SPEC §8, §10, §13)', () => {
     expect(found).toMatch(/META_AD_ACCOUNT_ID/);
   });
 
-  it('in production without real ads, asks for no Meta credentials', () => {
-    const found = problems({ NODE_ENV: 'production' }).join('\n');
+  it('in production with real ads turned off, asks for no Meta credentials', () => {
+    const found = problems({ NODE_ENV: 'production', REAL_ADS_ENABLED: 'false' }).join('\n');
     expect(found).not.toMatch(/META_(ACCESS_TOKEN|APP_SECRET|AD_ACCOUNT_ID|GRAPH_)/);
+  });
+
+  it('in production, real ads are on unless turned off, so an unset variable cannot mean the simulator', () => {
+    const found = problems({ NODE_ENV: 'production' }).join('\n');
+    expect(found).toMatch(/META_ACCESS_TOKEN/);
+    expect(found).toMatch(/META_AD_ACCOUNT_ID/);
+    expect(problems({ NODE_ENV: 'development' })).toEqual([]);
   });
 });

@@ -1,8 +1,31 @@
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
+import { RequiredInProduction } from './config.loader';
 
 export const toBoolean = ({ value }: { value: unknown }): unknown =>
   value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+
+/** `true`/`false`, or a hop count: "1" is one proxy, not "trust all" as a boolean "1" would be. */
+const toTrustProxy = ({ value }: { value: unknown }): unknown =>
+  value === 'true'
+    ? true
+    : value === 'false'
+      ? false
+      : typeof value === 'string' && /^\d+$/.test(value)
+        ? Number(value)
+        : value;
+
+function IsTrustProxy(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isTrustProxy',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'boolean' ||
+        (Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 10),
+      defaultMessage: () => 'must be true, false or a hop count from 0 to 10',
+    },
+  });
+}
 
 /** What every RealApp process needs: where it runs, its database, its broker, how it logs. */
 export class BaseConfig {
@@ -19,6 +42,7 @@ export class BaseConfig {
   HOST = '0.0.0.0';
 
   @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// URL' })
+  @RequiredInProduction()
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/realapp';
 
   @Type(() => Number)
@@ -28,6 +52,7 @@ export class BaseConfig {
   DATABASE_POOL_SIZE = 10;
 
   @Matches(/^amqps?:\/\//, { message: 'must be an amqp:// URL' })
+  @RequiredInProduction()
   AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
   /** Namespaces exchanges and queues; tests give every suite its own. */
@@ -41,6 +66,7 @@ export class BaseConfig {
   AMQP_PREFETCH = 20;
 
   @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
+  @RequiredInProduction()
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -54,9 +80,11 @@ export class BaseConfig {
   CORS_ALLOW_ORIGINS = '';
 
   @IsString()
+  @RequiredInProduction()
   JWT_ISSUER = 'https://auth.realapp.local';
 
   @IsString()
+  @RequiredInProduction()
   JWT_AUDIENCE = 'realapp-api';
 
   /** Milliseconds between outbox polls: how soon rows whose writer died before relaying them are published. */
@@ -78,8 +106,14 @@ export class BaseConfig {
   @Min(10)
   MESSAGE_RETRY_BASE_DELAY_MS = 1000;
 
-  @Transform(toBoolean)
-  TRUST_PROXY: boolean = true;
+  /**
+   * Whose `X-Forwarded-For` to believe: `true` every proxy's (the gateway replaces the client's own
+   * header, so its left-most entry is the caller), `false` none, or a hop count: the address that
+   * many proxies from the service, for a chain whose edge appends instead of replacing.
+   */
+  @Transform(toTrustProxy)
+  @IsTrustProxy()
+  TRUST_PROXY: boolean | number = true;
 
   /**
    * SPEC §3 rate limits, shared by every replica through Redis (docs/adr/0002-rate-limits.md).

@@ -17,7 +17,61 @@ export const DEVELOPMENT_VALUES: Readonly<Record<string, string>> = Object.freez
   TOKEN_ENCRYPTION_KEY: '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
 });
 
-const PLACEHOLDER = /^(changeme|change-me|placeholder|secret|password|todo|xxx+|test|example|dev-.*|.*_dev_.*)$/i;
+const requiredInProduction = new WeakMap<object, Set<string>>();
+const productionDefaults = new WeakMap<object, Map<string, string>>();
+
+/**
+ * The default is for a laptop (a local address, a sandbox id): production must say what it means
+ * (SPEC §10, "production refuses defaults").
+ */
+export function RequiredInProduction(): PropertyDecorator {
+  return (target, property) => {
+    const names = requiredInProduction.get(target) ?? new Set<string>();
+    names.add(String(property));
+    requiredInProduction.set(target, names);
+  };
+}
+
+/** What an unset variable means in production, where it differs from the class's own default. */
+export function ProductionDefault(value: string): PropertyDecorator {
+  return (target, property) => {
+    const values = productionDefaults.get(target) ?? new Map<string, string>();
+    values.set(String(property), value);
+    productionDefaults.set(target, values);
+  };
+}
+
+/** Decorations of the class and of every class it extends. */
+function inherited<T>(ConfigClass: new () => object, table: WeakMap<object, T>): T[] {
+  const found: T[] = [];
+  for (
+    let proto: object | null = ConfigClass.prototype as object;
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
+    const entry = table.get(proto);
+    if (entry !== undefined) found.push(entry);
+  }
+  return found;
+}
+
+/** The variables a production deployment must set itself. */
+export function productionRequired(ConfigClass: new () => object): string[] {
+  return [...new Set(inherited(ConfigClass, requiredInProduction).flatMap((names) => [...names]))].sort();
+}
+
+/** What unset variables mean in production where that differs from their defaults. */
+export function productionDefaultsOf(ConfigClass: new () => object): Map<string, string> {
+  // The nearest class's production default wins, as its own default does.
+  return new Map(
+    inherited(ConfigClass, productionDefaults)
+      .reverse()
+      .flatMap((values) => [...values]),
+  );
+}
+
+const PLACEHOLDER =
+  /^(changeme|change-me|placeholder|secret|password|todo|xxx+|test|example|dev-.*|.*_dev_.*)$/i;
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -53,17 +107,25 @@ export function loadConfig<T extends object>(
 ): Readonly<T> {
   const production = env.NODE_ENV === 'production';
   const merged: Record<string, string | undefined> = {};
+  const required = new Set(productionRequired(ConfigClass));
+  const productionValues = productionDefaultsOf(ConfigClass);
+  const unset: string[] = [];
   for (const key of configKeys(ConfigClass)) {
     const value = env[key];
     merged[key] = value === '' ? undefined : value;
     if (merged[key] === undefined && !production && key in DEVELOPMENT_VALUES) {
       merged[key] = DEVELOPMENT_VALUES[key];
     }
+    if (merged[key] === undefined && production && productionValues.has(key))
+      merged[key] = productionValues.get(key);
+    if (merged[key] === undefined && production && required.has(key)) unset.push(key);
   }
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
 
   const instance = plainToInstance(ConfigClass, merged, { exposeDefaultValues: true });
   const problems = describe(validateSync(instance, { whitelist: false }));
+  for (const key of unset)
+    problems.push(`${key}: must be set in production (its default is for local development)`);
   if (production) {
     for (const name of secretNames) {
       const value = (instance as Record<string, unknown>)[name];
@@ -83,7 +145,8 @@ export function loadConfig<T extends object>(
 /** Every variable a config class knows: its defaults plus its validated (possibly default-less) fields. */
 function configKeys(ConfigClass: new () => object): string[] {
   const keys = new Set(Object.keys(new ConfigClass()));
-  for (const meta of getMetadataStorage().getTargetValidationMetadatas(ConfigClass, '', true, false)) keys.add(meta.propertyName);
+  for (const meta of getMetadataStorage().getTargetValidationMetadatas(ConfigClass, '', true, false))
+    keys.add(meta.propertyName);
   return [...keys];
 }
 

@@ -1,5 +1,6 @@
-import { Controller, DynamicModule, Get, Module } from '@nestjs/common';
+import { Controller, DynamicModule, Get, Module, Req } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
 import { createServer, request as httpRequest, Agent, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import pino from 'pino';
@@ -21,6 +22,11 @@ class ProbeController {
   @Get('fastify')
   fastify(): { via: string } {
     return { via: 'fastify' };
+  }
+
+  @Get('ip')
+  ip(@Req() request: FastifyRequest): { ip: string } {
+    return { ip: request.ip };
   }
 }
 
@@ -245,5 +251,53 @@ describe('BareRouter on a plain node:http server', () => {
     expect(closing.headers.get('connection')).toBe('close');
     expect(await closing.json()).toMatchObject({ code: 'service_unavailable' });
     await expectEventually(() => expect(responded).toEqual([['/bare', 200], ['/bare', 413], ['/bare', 503]]));
+  });
+});
+
+describe('TRUST_PROXY: the bare routes read the caller as Fastify does', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  // From 127.0.0.1 through two proxies' worth of X-Forwarded-For: the client wrote the first entry.
+  it.each([
+    ['true', '203.0.113.7'],
+    ['false', '127.0.0.1'],
+    ['0', '127.0.0.1'],
+    ['1', '10.0.0.1'],
+    ['2', '203.0.113.7'],
+    ['5', '203.0.113.7'],
+  ])('TRUST_PROXY=%s reads %s on both paths', async (trustProxy, expected) => {
+    const config = loadConfig('bare-probe', BaseConfig, testEnv(db.url, { TRUST_PROXY: trustProxy }));
+    const app = await createHttpApp(probeModule(config), {
+      service: 'bare-probe',
+      config,
+      title: 'bare-probe',
+      description: 'bare-probe',
+      bareRoutes: () => [{ path: '/probe/bare', handle: (request) => Promise.resolve({ ip: request.ip }) }],
+    });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const url = await app.getUrl();
+      const headers = { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' };
+      const viaFastify = await fetch(`${url}/probe/ip`, { headers });
+      const viaBare = await fetch(`${url}/probe/bare`, { method: 'POST', headers, body: '{}' });
+      expect(await viaFastify.json()).toEqual({ ip: expected });
+      expect(await viaBare.json()).toEqual({ ip: expected });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses anything but a boolean or a hop count up to 10', () => {
+    for (const bad of ['yes', '11', '-1', '1.5', '10.0.0.1']) {
+      expect(() => loadConfig('bare-probe', BaseConfig, testEnv(db.url, { TRUST_PROXY: bad }))).toThrow(/TRUST_PROXY/);
+    }
   });
 });

@@ -31,7 +31,7 @@ export interface BareRoute {
 export interface BareRouterHooks {
   securityHeaders: SecurityHeaders;
   bodyLimitBytes: number;
-  trustProxy: boolean;
+  trustProxy: boolean | number;
   /** Metrics and the access line, as for every other request (bootstrap's onResponse hook). */
   responded(method: string, route: string, status: number, elapsedMs: number, correlationId: string): void;
   /** Extra properties of the request ProblemFilter's observers receive (the incident tracker's mark). */
@@ -42,18 +42,23 @@ export interface BareRouterHooks {
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 const PROBLEM_JSON_CONTENT_TYPE = `${PROBLEM_CONTENT_TYPE}; charset=utf-8`;
 
-function clientIp(request: IncomingMessage, trustProxy: boolean): string {
+function clientIp(request: IncomingMessage, trustProxy: boolean | number): string {
   const socketAddress = request.socket.remoteAddress ?? '';
-  if (!trustProxy) return socketAddress;
-  // Trusting every proxy, Fastify (proxy-addr) takes the furthest address the chain reports.
+  if (trustProxy === false || trustProxy === 0) return socketAddress;
   const forwarded = request.headers['x-forwarded-for'];
   const header = Array.isArray(forwarded) ? forwarded.join(',') : forwarded;
   if (!header) return socketAddress;
-  for (const part of header.split(',')) {
-    const address = part.trim();
-    if (address) return address;
-  }
-  return socketAddress;
+  // Nearest first, as proxy-addr walks them: the socket's peer, then the header right to left.
+  const chain = [
+    socketAddress,
+    ...header
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part.length > 0)
+      .reverse(),
+  ];
+  // Trusting every proxy, Fastify takes the furthest address; trusting N hops, the one N away.
+  return chain[trustProxy === true ? chain.length - 1 : Math.min(trustProxy, chain.length - 1)];
 }
 
 /**

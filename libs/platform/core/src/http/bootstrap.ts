@@ -52,7 +52,7 @@ export async function createHttpApp(
         if (!bare.dispatch(request, response)) handler(request, response);
       }),
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: options.config.TRUST_PROXY,
+    trustProxy: fastifyTrustProxy(options.config.TRUST_PROXY),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
   });
@@ -163,4 +163,9 @@ export function buildOpenApi(
 export async function listen(app: NestFastifyApplication, config: BaseConfig): Promise<string> {
   await app.listen({ port: config.PORT, host: config.HOST });
   return app.getUrl();
+}
+
+/** A hop count as proxy-addr reads one: the first N hops from the socket are proxies. */
+function fastifyTrustProxy(trust: boolean | number): boolean | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'boolean' ? trust : (_address, hop) => hop < trust;
 }
