@@ -93,10 +93,10 @@ export class CodexWorkerConfig extends BaseConfig {
   @MinLength(1)
   META_ACCESS_TOKEN?: string;
 
-  @ValidateIf((config: CodexWorkerConfig) => config.REAL_ADS_ENABLED)
+  /** Signs Graph calls (appsecret_proof) for ads and for the WhatsApp channel, which runs either way. */
   @IsString()
   @MinLength(1)
-  META_APP_SECRET?: string;
+  META_APP_SECRET!: string;
 
   /** The ad account campaigns are created in (with or without `act_`). */
   @Validate(AdAccountIdRule)
