@@ -19,6 +19,7 @@ import { IncidentService } from '../incidents/incident.service';
 import { BareRoute, BareRouter } from './bare-routes';
 import { ProblemFilter } from './problem.filter';
 import { createValidationPipe } from './validation';
+import { NoBodyInterceptor } from './no-body.interceptor';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const PROBE_PATH = /^\/(health|ready|metrics)(\/|\?|$)/;
@@ -73,6 +74,7 @@ export async function createHttpApp(
   });
   app.useLogger(app.get(PinoNestLogger));
   app.useGlobalPipes(createValidationPipe());
+  app.useGlobalInterceptors(new NoBodyInterceptor());
   app.useGlobalFilters(new ProblemFilter());
   app.enableShutdownHooks();
 
