@@ -14,7 +14,8 @@ import { raiseOwnPriority } from './processes';
  * sends rate × seconds fresh webhooks) --duration=15 (how long the baseline runs, cycling through the flood's
  * events) --connections=64 (every run; --rate must be at least this) --pool=20 --log-level=info
  * --intake-only (also measure the gateway with no worker running) --no-docs (do not touch docs/)
- * --cpu-profiles (V8 profiles of the gateway and the worker in tmp/bench/profiles).
+ * --cpu-profiles (V8 profiles of the gateway and the worker in tmp/bench/profiles) --timelines (each paced request's
+ * scheduled time and latency in tmp/bench/timeline-<run>.tsv).
  * At the defaults it should take 2–3 minutes on 2 cores, most of it preparing 40,000 top-ups (~25 s) and waiting for
  * credits; a credit wait gives up after 30 s without a credit, or 30 s + 5 ms per webhook in all.
  * Scenario `app` (wallet read and order creation, each beside its baseline, RSS per service):
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     logLevel: options.get('log-level') ?? 'info',
     intakeOnly: options.get('intake-only') === 'true',
     cpuProfiles: options.get('cpu-profiles') === 'true',
+    timelines: options.get('timelines') === 'true',
   };
   const result = await runWebhookBench(benchOptions);
   const report = renderWebhookReport(result);

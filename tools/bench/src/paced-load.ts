@@ -121,6 +121,7 @@ export async function pacedLoad(
   rate: number,
   connections: number,
   onSent?: (index: number, at: number) => void,
+  onAnswered?: (index: number, scheduledAt: number, latencyMs: number) => void,
 ): Promise<PacedResult> {
   const target = new URL(url);
   const wire = requests.map(({ path, headers, body }) => {
@@ -159,6 +160,7 @@ export async function pacedLoad(
           const now = performance.now();
           lastAnswer = Math.max(lastAnswer, now);
           latencies.push(now - scheduled);
+          onAnswered?.(index, performance.timeOrigin + scheduled, now - scheduled);
           if (status === null) result.errors++;
           else if (status >= 200 && status < 300) result.ok++;
           else result.non2xx++;

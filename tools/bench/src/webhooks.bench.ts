@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { connect } from 'amqplib';
 import autocannon from 'autocannon';
 import { spawnSync } from 'node:child_process';
@@ -51,6 +52,11 @@ export interface WebhookBenchOptions {
   intakeOnly: boolean;
   /** Write V8 CPU profiles of the gateway and the worker to tmp/bench/profiles. */
   cpuProfiles: boolean;
+  /**
+   * Write every paced request's scheduled time and latency to tmp/bench/timeline-<run>.tsv: where a
+   * p99 comes from (a slow tail, or the whole gateway stopping at once; docs/performance.md).
+   */
+  timelines?: boolean;
 }
 
 export interface LoadFigures {
@@ -391,9 +397,27 @@ async function load(
   const cycling = plan.cycleForSeconds !== undefined;
   const loadAverage = round(loadavg()[0], 1);
   if (plan.rate !== undefined) {
-    const paced = await pacedLoad(url, events, plan.rate, options.connections, (index, at) =>
-      plan.onSent?.(events[index], at),
+    const timeline: string[] = [];
+    const paced = await pacedLoad(
+      url,
+      events,
+      plan.rate,
+      options.connections,
+      (index, at) => plan.onSent?.(events[index], at),
+      options.timelines
+        ? (index, scheduledAt, latencyMs) =>
+            timeline.push(`${index}\t${scheduledAt.toFixed(1)}\t${latencyMs.toFixed(2)}`)
+        : undefined,
     );
+    if (options.timelines) {
+      const file = join(
+        options.root,
+        'tmp/bench',
+        `timeline-${label.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '')}.tsv`,
+      );
+      writeFileSync(file, `index\tscheduled_epoch_ms\tlatency_ms\n${timeline.join('\n')}\n`);
+      console.log(`[bench]   per-request latencies: ${file}`);
+    }
     const pacedFigures: LoadFigures = {
       label,
       loadAverage,
