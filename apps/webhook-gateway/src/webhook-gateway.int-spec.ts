@@ -737,6 +737,54 @@ describe('webhook-gateway on the real database and broker', () => {
       ).toBe(400);
     });
 
+    it('shows an event the broker confirmed as published, and one whose message is still in the outbox as received', async () => {
+      const webhook = stripeWebhook();
+      expect((await post(`${gateway.url}/v1/webhooks/stripe`, webhook.init)).status).toBe(200);
+      const [stored] = await events('stripe', webhook.eventId);
+      const listed = async (status: string): Promise<string[]> => {
+        const url = `${gateway.url}/v1/ops/webhook-events?provider=stripe&status=${status}&limit=100`;
+        const page = (await (await fetch(url, { headers: OPS })).json()) as {
+          items: Array<{ id: string; status: string }>;
+        };
+        expect(page.items.every((item) => item.status === status)).toBe(true);
+        return page.items.map((item) => item.id);
+      };
+      // No worker consumes here: once the relay has the broker's confirm, the event is published.
+      await expectEventually(async () => expect(await listed('published')).toContain(stored.id));
+      expect(await listed('received')).not.toContain(stored.id);
+      expect((await events('stripe', webhook.eventId))[0].status).toBe('received');
+
+      // Its message back in the outbox (as a replay puts it), held so the relay skips it: received again.
+      const client = gateway.dataSource.createQueryRunner();
+      try {
+        let held = false;
+        for (let attempt = 0; attempt < 5 && !held; attempt++) {
+          const [{ seq }] = (await client.query(
+            `INSERT INTO messaging.outbox (id, type, routing_key, envelope)
+             VALUES (gen_random_uuid(), 'webhook.stripe.received', 'webhook.stripe.received',
+                     jsonb_build_object('data', jsonb_build_object('webhookEventId', $1::text)))
+             RETURNING seq`,
+            [stored.id],
+          )) as Array<{ seq: string }>;
+          await client.startTransaction();
+          const locked = (await client.query(`SELECT 1 FROM messaging.outbox WHERE seq = $1 FOR UPDATE`, [
+            seq,
+          ])) as unknown[];
+          held = locked.length === 1;
+          if (held) {
+            expect(await listed('received')).toContain(stored.id);
+            expect(await listed('published')).not.toContain(stored.id);
+            await client.query(`DELETE FROM messaging.outbox WHERE seq = $1`, [seq]);
+          }
+          await client.commitTransaction();
+        }
+        expect(held).toBe(true);
+      } finally {
+        await client.release();
+      }
+      expect(await listed('published')).toContain(stored.id);
+    });
+
     it('stores a signed body holding a \\u0000 escape (and a byte order mark) byte for byte, publishes it with U+FFFD, and replays it', async () => {
       // PostgreSQL's jsonb cannot hold U+0000: such a body used to fail its insert, and every retry got a 503.
       const notificationId = uniqueId();

@@ -111,6 +111,21 @@ interface EventRow {
 }
 
 const VIEW_COLUMNS = `id, provider, provider_event_id, topic, resource_id, status, attempts, last_error, tenant_id, received_at, processed_at`;
+
+/**
+ * What ops sees (SPEC §7): `published` is not written, because the relay would then update every
+ * event row after its confirm (a second write of a ~1 KB row per webhook, on the hot path). The
+ * outbox row is the publication record instead: an event still `received` whose row has left the
+ * outbox was confirmed by the broker, so it reads as `published` until the worker moves it on.
+ * `queued` is the set of event ids still in the outbox (webhook messages only).
+ */
+const VIEW_STATUS = `CASE WHEN e.status = 'received' AND e.id::text NOT IN (SELECT id FROM queued) THEN 'published' ELSE e.status END`;
+// Compared as text, as republishStale compares them: an odd envelope cannot fail the cast for every list.
+const QUEUED_CTE = `queued AS MATERIALIZED (
+  SELECT o.envelope -> 'data' ->> 'webhookEventId' AS id FROM messaging.outbox o
+  WHERE o.type LIKE 'webhook.%' AND o.envelope -> 'data' ->> 'webhookEventId' IS NOT NULL)`;
+const VIEW_SELECT = `SELECT e.id, e.provider, e.provider_event_id, e.topic, e.resource_id, ${VIEW_STATUS} AS status,
+  e.attempts, e.last_error, e.tenant_id, e.received_at, e.processed_at FROM webhooks.events e`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_ERROR_LENGTH = 2000;
 
@@ -259,7 +274,8 @@ export class WebhookEventStore {
   async list(filter: WebhookEventFilter): Promise<Page<WebhookEventView>> {
     const position = decodeCursor(filter.cursor);
     const rows = (await this.dataSource.query(
-      `SELECT ${VIEW_COLUMNS} FROM webhooks.events
+      `WITH ${QUEUED_CTE}, v AS (${VIEW_SELECT})
+       SELECT * FROM v
        WHERE ($1::text IS NULL OR status = $1)
          AND ($2::text IS NULL OR provider = $2)
          AND ($3::timestamptz IS NULL OR (received_at, id) < ($3::timestamptz, $4::uuid))
@@ -277,7 +293,7 @@ export class WebhookEventStore {
   }
 
   async get(id: string): Promise<WebhookEventView> {
-    const row = await this.findRow(this.dataSource.manager, id, false);
+    const row = await this.viewRow(this.dataSource.manager, id);
     if (!row) throw new AppError('not_found', 404, 'No such webhook event.');
     return toView(row);
   }
@@ -292,7 +308,7 @@ export class WebhookEventStore {
       const row = await this.findRow(tx, id, true);
       if (!row) throw new AppError('not_found', 404, 'No such webhook event.');
       await this.republish(tx, row);
-      const updated = await this.findRow(tx, id, false);
+      const updated = await this.viewRow(tx, id);
       return toView(updated ?? row);
     });
   }
@@ -422,6 +438,13 @@ export class WebhookEventStore {
       `UPDATE webhooks.events SET status = 'received', tenant_id = $2, last_error = $3, updated_at = now() WHERE id = $1`,
       [row.id, tenantId, lastError],
     );
+  }
+
+  /** The event as ops sees it (VIEW_STATUS). */
+  private async viewRow(manager: EntityManager, id: string): Promise<EventRow | null> {
+    if (!UUID.test(id)) return null;
+    const rows = (await manager.query(`WITH ${QUEUED_CTE} ${VIEW_SELECT} WHERE e.id = $1`, [id])) as EventRow[];
+    return rows[0] ?? null;
   }
 
   private async findRow(manager: EntityManager, id: string, forUpdate: boolean): Promise<EventRow | null> {
