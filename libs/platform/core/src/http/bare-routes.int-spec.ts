@@ -1,9 +1,8 @@
-import { Controller, DynamicModule, Get, Module, Req } from '@nestjs/common';
+import { Controller, DynamicModule, Get, Req } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { createServer, request as httpRequest, Agent, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, expectEventually, testEnv, TestDatabase } from '@realapp/testing';
 import { BaseConfig } from '../config/base.config';
@@ -11,11 +10,10 @@ import { loadConfig } from '../config/config.loader';
 import { currentCorrelationId } from '../context/request-context';
 import { incidentFingerprint } from '../incidents/incident-rules';
 import { IncidentsModule } from '../incidents/incidents.module';
-import { createRootLogger } from '../logging/logger';
-import { PlatformModule } from '../platform.module';
 import { AppError } from './app-error';
 import { BareRequest, BareRouter } from './bare-routes';
 import { BODY_LIMIT_BYTES, createHttpApp } from './bootstrap';
+import { probeModule } from './probe-module.test-helper';
 
 @Controller('probe')
 class ProbeController {
@@ -30,22 +28,10 @@ class ProbeController {
   }
 }
 
-function probeModule(config: BaseConfig): DynamicModule {
-  @Module({ controllers: [ProbeController] })
-  class ProbeModule {}
-  return {
-    module: ProbeModule,
-    imports: [
-      PlatformModule.forRoot({
-        service: 'bare-probe',
-        ConfigClass: BaseConfig,
-        config,
-        logger: createRootLogger({ service: 'bare-probe', level: 'warn', destination: pino.destination('/dev/null') }),
-      }),
-      IncidentsModule.forRoot({ service: 'bare-probe', reportIntervalMs: 60_000 }),
-    ],
-  };
-}
+const bareProbe = (config: BaseConfig): DynamicModule =>
+  probeModule('bare-probe', config, [ProbeController], [
+    IncidentsModule.forRoot({ service: 'bare-probe', reportIntervalMs: 60_000 }),
+  ]);
 
 interface Seen {
   request: BareRequest;
@@ -64,7 +50,7 @@ describe('bare routes: served by node:http before Fastify, answered as the platf
     db = await createTestDatabase();
     const env = testEnv(db.url);
     const config = loadConfig('bare-probe', BaseConfig, env);
-    app = await createHttpApp(probeModule(config), {
+    app = await createHttpApp(bareProbe(config), {
       service: 'bare-probe',
       config,
       title: 'bare-probe',
@@ -275,7 +261,7 @@ describe('TRUST_PROXY: the bare routes read the caller as Fastify does', () => {
     ['5', '203.0.113.7'],
   ])('TRUST_PROXY=%s reads %s on both paths', async (trustProxy, expected) => {
     const config = loadConfig('bare-probe', BaseConfig, testEnv(db.url, { TRUST_PROXY: trustProxy }));
-    const app = await createHttpApp(probeModule(config), {
+    const app = await createHttpApp(bareProbe(config), {
       service: 'bare-probe',
       config,
       title: 'bare-probe',

@@ -1,14 +1,12 @@
-import { Body, Controller, DynamicModule, HttpCode, Module, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsOptional, IsString } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
-import pino from 'pino';
 import { createTestDatabase, testEnv, TestDatabase } from '@realapp/testing';
 import { BaseConfig } from '../config/base.config';
 import { loadConfig } from '../config/config.loader';
-import { createRootLogger } from '../logging/logger';
-import { PlatformModule } from '../platform.module';
 import { createHttpApp } from './bootstrap';
+import { probeModule } from './probe-module.test-helper';
 
 class NoteDto {
   @IsOptional()
@@ -42,26 +40,6 @@ class ProbeController {
   }
 }
 
-function probeModule(config: BaseConfig): DynamicModule {
-  @Module({ controllers: [ProbeController] })
-  class ProbeModule {}
-  return {
-    module: ProbeModule,
-    imports: [
-      PlatformModule.forRoot({
-        service: 'no-body-probe',
-        ConfigClass: BaseConfig,
-        config,
-        logger: createRootLogger({
-          service: 'no-body-probe',
-          level: 'warn',
-          destination: pino.destination('/dev/null'),
-        }),
-      }),
-    ],
-  };
-}
-
 describe('commands without a body refuse one (SPEC §3: unknown fields → 400)', () => {
   let db: TestDatabase;
   let app: NestFastifyApplication;
@@ -70,7 +48,7 @@ describe('commands without a body refuse one (SPEC §3: unknown fields → 400)'
   beforeAll(async () => {
     db = await createTestDatabase();
     const config = loadConfig('no-body-probe', BaseConfig, testEnv(db.url));
-    app = await createHttpApp(probeModule(config), {
+    app = await createHttpApp(probeModule('no-body-probe', config, [ProbeController]), {
       service: 'no-body-probe',
       config,
       title: 'no-body-probe',

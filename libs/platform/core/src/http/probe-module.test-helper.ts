@@ -1,0 +1,28 @@
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import pino from 'pino';
+import { BaseConfig } from '../config/base.config';
+import { createRootLogger } from '../logging/logger';
+import { PlatformModule } from '../platform.module';
+
+/** A root module for an HTTP probe app: the platform as every service has it, and the given controllers. */
+export function probeModule(
+  service: string,
+  config: BaseConfig,
+  controllers: Type[],
+  imports: DynamicModule[] = [],
+): DynamicModule {
+  @Module({ controllers })
+  class ProbeModule {}
+  return {
+    module: ProbeModule,
+    imports: [
+      PlatformModule.forRoot({
+        service,
+        ConfigClass: BaseConfig,
+        config,
+        logger: createRootLogger({ service, level: 'warn', destination: pino.destination('/dev/null') }),
+      }),
+      ...imports,
+    ],
+  };
+}
