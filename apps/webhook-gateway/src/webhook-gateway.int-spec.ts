@@ -737,6 +737,45 @@ describe('webhook-gateway on the real database and broker', () => {
       ).toBe(400);
     });
 
+    it('reads empty filters as no filter, and still refuses an unknown one', async () => {
+      const webhook = stripeWebhook();
+      expect((await post(`${gateway.url}/v1/webhooks/stripe`, webhook.init)).status).toBe(200);
+      const ids = async (query: string): Promise<string[]> => {
+        const res = await fetch(`${gateway.url}/v1/ops/webhook-events?${query}`, { headers: OPS });
+        expect(res.status).toBe(200);
+        return ((await res.json()) as { items: Array<{ id: string }> }).items.map((i) => i.id);
+      };
+      const unfiltered = await ids('limit=5');
+      expect(unfiltered.length).toBeGreaterThan(0);
+      expect(await ids('status=&provider=&limit=5')).toEqual(unfiltered);
+      expect(await ids('status=&limit=5')).toEqual(unfiltered);
+      expect((await ids('status=&provider=stripe&limit=5')).length).toBeGreaterThan(0);
+      for (const query of ['provider=paypal', 'status=&provider=paypal', 'status=%20']) {
+        const res = await fetch(`${gateway.url}/v1/ops/webhook-events?${query}`, { headers: OPS });
+        expect(res.status).toBe(400);
+        expect(((await res.json()) as { code: string }).code).toBe('validation_failed');
+      }
+    });
+
+    it('refuses a cursor PostgreSQL could not read with 400 validation_failed, not a 500', async () => {
+      const cursorOf = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+      for (const cursor of [
+        cursorOf(['2026-01-01T00:00:00Z', 'x']),
+        cursorOf(['2026-01-01T00:00:00Z', '-'.repeat(36)]),
+        cursorOf(['1', randomUUID()]),
+        cursorOf(['2026-02-30T00:00:00Z', randomUUID()]),
+      ]) {
+        const res = await fetch(`${gateway.url}/v1/ops/webhook-events?cursor=${cursor}`, { headers: OPS });
+        expect(res.status).toBe(400);
+        expect(res.headers.get('content-type')).toContain('application/problem+json');
+        expect(await res.json()).toMatchObject({
+          status: 400,
+          code: 'validation_failed',
+          errors: [{ field: 'cursor', message: 'cursor is malformed' }],
+        });
+      }
+    });
+
     it('shows an event the broker confirmed as published, and one whose message is still in the outbox as received', async () => {
       const webhook = stripeWebhook();
       expect((await post(`${gateway.url}/v1/webhooks/stripe`, webhook.init)).status).toBe(200);

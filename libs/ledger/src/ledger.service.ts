@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { decodeCursor, Page, toPage, toSafeNumber, validationFailed } from '@realapp/platform';
+import { decodeCursor, Page, toPage, toSafeNumber } from '@realapp/platform';
 import { LedgerBatchConflict, LedgerError } from './ledger.errors';
 import { entryHash, GENESIS_HASH } from './ledger-hash';
 import {
@@ -540,10 +540,7 @@ export class LedgerService {
    */
   async listEntries(tenantId: string, limit: number, cursor?: string): Promise<Page<LedgerEntryView>> {
     assertTenantId(tenantId);
-    const position = decodeCursor(cursor);
-    if (position && !/^[1-9]\d{0,15}$/.test(position.id)) {
-      throw validationFailed([{ field: 'cursor', message: 'cursor is malformed' }]);
-    }
+    const position = decodeCursor(cursor, 'sequence');
     const params: unknown[] = [tenantId, limit + 1];
     let where = 'tenant_id = $1';
     if (position) {

@@ -154,6 +154,10 @@ describe('auth-api super-admin onboarding (SPEC §4) on the real database', () =
       'limit=abc',
       'cursor=%%%',
       `cursor=${Buffer.from('["x","y"]').toString('base64url')}`,
+      // PostgreSQL's timestamptz refuses what Date.parse takes.
+      `cursor=${Buffer.from(JSON.stringify(['1', randomUUID()])).toString('base64url')}`,
+      `cursor=${Buffer.from(JSON.stringify(['2026-02-30T00:00:00.000000Z', randomUUID()])).toString('base64url')}`,
+      `cursor=${Buffer.from(JSON.stringify(['2026-01-01T00:00:00.000000Z', 'x'])).toString('base64url')}`,
     ]) {
       const bad = await api.get(`/v1/super/tenants?${query}`, SUPER);
       expect({ query, status: bad.status, code: bad.body.code }).toEqual({

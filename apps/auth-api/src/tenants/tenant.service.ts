@@ -45,11 +45,7 @@ export class TenantService {
         WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1::timestamptz, $2::uuid)
         ORDER BY created_at DESC, id DESC
         LIMIT $3`,
-      [
-        position?.at ?? null,
-        position && UUID.test(position.id) ? position.id : '00000000-0000-0000-0000-000000000000',
-        limit + 1,
-      ],
+      [position?.at ?? null, position?.id ?? null, limit + 1],
     )) as TenantRow[];
     return toPage(rows, limit, (row) => ({ at: row.position, id: row.id }), view);
   }

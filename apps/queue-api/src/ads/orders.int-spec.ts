@@ -877,6 +877,28 @@ describe('ads orders on the real stack (queue-api + codex-worker, Meta at the sa
         (await stack.request<Problem>('GET', '/v1/ads/orders?limit=101', { token: tenant.token })).status,
       ).toBe(400);
     });
+
+    it('refuses a cursor PostgreSQL could not read with 400 validation_failed, not a 500', async () => {
+      const tenant = await aFundedTenant(0);
+      const cursorOf = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+      for (const cursor of [
+        cursorOf(['1', randomUUID()]),
+        cursorOf(['2026-02-30T00:00:00.000Z', randomUUID()]),
+        cursorOf(['0000-01-01T00:00:00Z', randomUUID()]),
+        cursorOf(['2026-01-01T00:00:00Z', '-'.repeat(36)]),
+      ]) {
+        const answer = await stack.request<Problem>('GET', `/v1/ads/orders?cursor=${cursor}`, {
+          token: tenant.token,
+        });
+        expect(answer.status).toBe(400);
+        expect(answer.headers.get('content-type')).toContain('application/problem+json');
+        expect(answer.body).toMatchObject({
+          status: 400,
+          code: 'validation_failed',
+          errors: [{ field: 'cursor', message: 'cursor is malformed' }],
+        });
+      }
+    });
   });
 
   it('counts transitions and Meta calls in the metrics, marked as real Graph calls', async () => {

@@ -132,6 +132,36 @@ describe('queue-api billing endpoints (SPEC §5, §13) on the real stack', () =>
         expect([query, response.status, response.body.code]).toEqual([query, 400, 'validation_failed']);
       }
     });
+
+    it('refuses a cursor PostgreSQL could not read with 400 validation_failed, not a 500', async () => {
+      const { member } = stack.aTenant();
+      const cursorOf = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const cases: Array<[string, string]> = [
+        ['/v1/billing/topups', cursorOf(['1', randomUUID()])],
+        ['/v1/billing/topups', cursorOf(['2026-02-30T00:00:00.000Z', randomUUID()])],
+        ['/v1/billing/topups', cursorOf(['2026-01-01T00:00:00Z', '-'.repeat(36)])],
+        // The ledger keys on the wallet's sequence number, not a UUID.
+        ['/v1/billing/ledger', cursorOf(['2026-01-01T00:00:00.000Z', randomUUID()])],
+        ['/v1/billing/ledger', cursorOf(['1', '5'])],
+      ];
+      for (const [path, cursor] of cases) {
+        const response = await stack.request<Problem>('GET', `${path}?cursor=${cursor}`, { token: member });
+        expect([path, cursor, response.status]).toEqual([path, cursor, 400]);
+        expect(response.headers.get('content-type')).toContain('application/problem+json');
+        expect(response.body).toMatchObject({
+          code: 'validation_failed',
+          errors: [{ field: 'cursor', message: 'cursor is malformed' }],
+        });
+      }
+      const ledger = await stack.request(
+        'GET',
+        `/v1/billing/ledger?cursor=${cursorOf(['2026-01-01T00:00:00.000Z', '5'])}`,
+        {
+          token: member,
+        },
+      );
+      expect(ledger.status).toBe(200);
+    });
   });
 
   describe('POST /v1/billing/topups/pix', () => {

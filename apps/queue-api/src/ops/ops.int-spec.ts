@@ -395,7 +395,39 @@ describe('queue-api ops API (SPEC §9, §13) on the real database and broker', (
         code: 'not_found',
       });
       expect((await call('POST', '/v1/ops/dead-letters/not-an-id/replay')).statusCode).toBe(404);
+      // 36 characters of the loose [0-9a-f-] alphabet, but no UUID: it must never reach the ::uuid cast.
+      for (const id of ['-'.repeat(36), 'a'.repeat(36), `${randomUUID().slice(0, 35)}-`]) {
+        const res = await call('POST', `/v1/ops/dead-letters/${id}/replay`);
+        expect(res.statusCode).toBe(404);
+        expect(res.json()).toMatchObject({ status: 404, code: 'not_found' });
+      }
     });
+  });
+
+  describe('malformed cursors', () => {
+    const cursorOf = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const badCursors: Array<[string, string]> = [
+      ['an id that is no UUID', cursorOf(['2026-01-01T00:00:00Z', 'x'])],
+      ['an id of 36 dashes', cursorOf(['2026-01-01T00:00:00Z', '-'.repeat(36)])],
+      ['a time of "1"', cursorOf(['1', randomUUID()])],
+      ['February 30', cursorOf(['2026-02-30T00:00:00.000Z', randomUUID()])],
+      ['year 0000', cursorOf(['0000-01-01T00:00:00Z', randomUUID()])],
+    ];
+    const lists = ['/v1/ops/dead-letters', '/v1/ops/audit', '/v1/ops/incidents', '/v1/ops/whatsapp/orphans'];
+
+    it.each(lists.flatMap((list) => badCursors.map(([what, cursor]) => [list, what, cursor])))(
+      '%s refuses a cursor with %s: 400 validation_failed, never a 500',
+      async (list, _what, cursor) => {
+        const res = await call('GET', `${list}?cursor=${cursor}`);
+        expect(res.statusCode).toBe(400);
+        expect(res.headers['content-type']).toContain('application/problem+json');
+        expect(res.json()).toMatchObject({
+          status: 400,
+          code: 'validation_failed',
+          errors: [{ field: 'cursor', message: 'cursor is malformed' }],
+        });
+      },
+    );
   });
 
   describe('POST /v1/ops/credits/adjust [idem]', () => {

@@ -5,6 +5,8 @@ import { EventEnvelope } from '@realapp/contracts';
 import { AppError, decodeCursor, Page, toPage } from '@realapp/platform';
 import { AmqpConnection } from './amqp-connection';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface DeadLetterView {
   id: string;
   queue: string;
@@ -81,7 +83,7 @@ export class DeadLetterService {
    * safe: if the first delivery did have its effect, the consumer's inbox makes this one a no-op.
    */
   async replay(id: string): Promise<DeadLetterView> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', 404, 'No such dead letter.');
+    if (!UUID.test(id)) throw new AppError('not_found', 404, 'No such dead letter.');
     const rows = (await this.dataSource.query(`SELECT * FROM messaging.dead_letters WHERE id = $1`, [id])) as DeadLetterRow[];
     const row = rows[0];
     if (!row) throw new AppError('not_found', 404, 'No such dead letter.');

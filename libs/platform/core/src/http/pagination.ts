@@ -30,11 +30,46 @@ export interface CursorPosition {
   id: string;
 }
 
+/**
+ * What a list's tie-breaker column holds: `uuid` for an id column, `sequence` for a positive
+ * bigint counter (kept within JavaScript's safe integers).
+ */
+export type CursorKey = 'uuid' | 'sequence';
+
+const CURSOR_KEYS: Record<CursorKey, RegExp> = {
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  sequence: /^[1-9]\d{0,15}$/,
+};
+
+/**
+ * ISO-8601 UTC as cursors are written: `toISOString()` (milliseconds) or PostgreSQL's
+ * `to_char(… 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` (microseconds).
+ */
+const CURSOR_AT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?Z$/;
+
+/**
+ * Whether PostgreSQL's timestamptz takes it as the instant it says. `Date.parse` is no test:
+ * it takes "1" and rolls "2026-02-31" over into March, both of which PostgreSQL refuses.
+ */
+function isCursorTimestamp(value: string): boolean {
+  const match = CURSOR_AT.exec(value);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  if (year < 1 || hour > 23 || minute > 59 || second > 59) return false;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
 export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(JSON.stringify([position.at, position.id]), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined): CursorPosition | null {
+/**
+ * Reads a cursor from `encodeCursor`. Anything else is a 400 `validation_failed` before it can
+ * reach a query: a timestamp or an id PostgreSQL would refuse to cast must not become a 500.
+ */
+export function decodeCursor(cursor: string | undefined, key: CursorKey = 'uuid'): CursorPosition | null {
   if (cursor === undefined) return null;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -43,7 +78,8 @@ export function decodeCursor(cursor: string | undefined): CursorPosition | null 
       parsed.length === 2 &&
       typeof parsed[0] === 'string' &&
       typeof parsed[1] === 'string' &&
-      !Number.isNaN(Date.parse(parsed[0]))
+      isCursorTimestamp(parsed[0]) &&
+      CURSOR_KEYS[key].test(parsed[1])
     ) {
       return { at: parsed[0], id: parsed[1] };
     }
