@@ -776,6 +776,34 @@ describe('webhook-gateway on the real database and broker', () => {
       }
     });
 
+    it('pages through events received within one millisecond without skipping any (the cursor keeps microseconds)', async () => {
+      const ids = [randomUUID(), randomUUID(), randomUUID()];
+      // Newest of all (so at the head of the list), one millisecond, three microseconds.
+      const times = ['2099-01-01T00:00:00.123999Z', '2099-01-01T00:00:00.123789Z', '2099-01-01T00:00:00.123456Z'];
+      await gateway.dataSource.query(
+        `INSERT INTO webhooks.events (id, provider, provider_event_id, topic, status, raw_body, headers, received_at)
+         SELECT id, 'mercadopago', 'paging-' || id, 'payment', 'processed', '\\x7b7d'::bytea, '{}'::jsonb, at
+         FROM unnest($1::uuid[], $2::timestamptz[]) AS t(id, at)`,
+        [ids, times],
+      );
+      try {
+        const seen: string[] = [];
+        let cursor = '';
+        for (let page = 0; page < 3; page++) {
+          const url = `${gateway.url}/v1/ops/webhook-events?provider=mercadopago&status=processed&limit=1${cursor}`;
+          const body = (await (await fetch(url, { headers: OPS })).json()) as {
+            items: Array<{ id: string }>;
+            nextCursor: string | null;
+          };
+          seen.push(...body.items.map((item) => item.id));
+          cursor = `&cursor=${body.nextCursor}`;
+        }
+        expect(seen).toEqual(ids);
+      } finally {
+        await gateway.dataSource.query(`DELETE FROM webhooks.events WHERE id = ANY($1::uuid[])`, [ids]);
+      }
+    });
+
     it('shows an event the broker confirmed as published, and one whose message is still in the outbox as received', async () => {
       const webhook = stripeWebhook();
       expect((await post(`${gateway.url}/v1/webhooks/stripe`, webhook.init)).status).toBe(200);

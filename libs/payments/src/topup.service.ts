@@ -352,10 +352,13 @@ export class TopupService {
   async list(tenantId: string, page: { limit: number; cursor?: string }): Promise<Page<TopupView>> {
     this.assertTenant(tenantId);
     const after = decodeCursor(page.cursor);
-    if (after && !isUuid(after.id))
-      throw validationFailed([{ field: 'cursor', message: 'cursor is malformed' }]);
     const rows = await this.topups.pageForTenant(tenantId, page.limit, after);
-    return toPage(rows, page.limit, (row) => ({ at: row.createdAt.toISOString(), id: row.id }), toTopupView);
+    return toPage(
+      rows,
+      page.limit,
+      ({ row, cursorAt }) => ({ at: cursorAt, id: row.id }),
+      ({ row }) => toTopupView(row),
+    );
   }
 
   // ---- the application API (webhooks, reconciliation) ------------------------------------------

@@ -6,7 +6,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { WebhookProvider, WebhookReceivedData } from '@realapp/contracts';
 import { OutboxService } from '@realapp/messaging';
-import { AppError, currentCorrelationId, decodeCursor, Page, toPage } from '@realapp/platform';
+import { AppError, currentCorrelationId, cursorAtSql, decodeCursor, Page, toPage } from '@realapp/platform';
 import { storableJsonText, webhookEventDefinition } from './webhook-envelope';
 import { uuidV7 } from './uuid-v7';
 import {
@@ -275,7 +275,7 @@ export class WebhookEventStore {
     const position = decodeCursor(filter.cursor);
     const rows = (await this.dataSource.query(
       `WITH ${QUEUED_CTE}, v AS (${VIEW_SELECT})
-       SELECT * FROM v
+       SELECT *, ${cursorAtSql('received_at')} AS cursor_at FROM v
        WHERE ($1::text IS NULL OR status = $1)
          AND ($2::text IS NULL OR provider = $2)
          AND ($3::timestamptz IS NULL OR (received_at, id) < ($3::timestamptz, $4::uuid))
@@ -288,8 +288,8 @@ export class WebhookEventStore {
         position?.id ?? null,
         filter.limit + 1,
       ],
-    )) as EventRow[];
-    return toPage(rows, filter.limit, (r) => ({ at: r.received_at.toISOString(), id: r.id }), toView);
+    )) as Array<EventRow & { cursor_at: string }>;
+    return toPage(rows, filter.limit, (r) => ({ at: r.cursor_at, id: r.id }), toView);
   }
 
   async get(id: string): Promise<WebhookEventView> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { decodeCursor, Page, redactValue, toPage } from '@realapp/platform';
+import { cursorAtSql, decodeCursor, Page, redactValue, toPage } from '@realapp/platform';
 
 export interface AuditRecord {
   /** Who: `ops-key:<fingerprint>` of the X-Ops-Key that was used (never the key itself). */
@@ -57,7 +57,7 @@ export class OpsAuditService {
   }): Promise<Page<AuditEntryView>> {
     const position = decodeCursor(query.cursor);
     const rows = (await this.dataSource.query(
-      `SELECT id, at, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at,
+      `SELECT id, at, ${cursorAtSql('at')} AS cursor_at,
               actor, action, target, details, correlation_id
        FROM ops.audit_log
        WHERE ($1::timestamptz IS NULL OR (at, id) < ($1::timestamptz, $2::uuid))

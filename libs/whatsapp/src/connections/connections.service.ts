@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { decodeCursor, lockInTransaction, Page, toPage, withAdvisoryLock } from '@realapp/platform';
+import { cursorAtSql, decodeCursor, lockInTransaction, Page, toPage, withAdvisoryLock } from '@realapp/platform';
 import { isWhatsAppError } from '../whatsapp.errors';
 import { WhatsAppGraphClient } from '../graph/whatsapp-graph.client';
 import { isWhatsAppGraphError, WhatsAppGraphError } from '../graph/whatsapp-graph.errors';
@@ -50,12 +50,12 @@ export class ConnectionsService {
   async list(tenantId: string, limit: number, cursor?: string): Promise<Page<ConnectionView>> {
     const position = decodeCursor(cursor);
     const rows = (await this.dataSource.query(
-      `SELECT * FROM whatsapp.connections
+      `SELECT *, ${cursorAtSql('created_at')} AS cursor_at FROM whatsapp.connections
        WHERE tenant_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
        ORDER BY created_at DESC, id DESC LIMIT $4`,
       [tenantId, position?.at ?? null, position?.id ?? null, limit + 1],
-    )) as ConnectionRow[];
-    return toPage(rows, limit, (r) => ({ at: r.created_at.toISOString(), id: r.id }), connectionView);
+    )) as Array<ConnectionRow & { cursor_at: string }>;
+    return toPage(rows, limit, (r) => ({ at: r.cursor_at, id: r.id }), connectionView);
   }
 
   async get(tenantId: string, id: string): Promise<ConnectionView> {
@@ -100,12 +100,13 @@ export class ConnectionsService {
   async listOrphans(limit: number, cursor?: string): Promise<Page<OrphanView>> {
     const position = decodeCursor(cursor);
     const rows = (await this.dataSource.query(
-      `SELECT * FROM whatsapp.connections
+      `SELECT *, ${cursorAtSql('orphaned_at')} AS cursor_at FROM whatsapp.connections
        WHERE tenant_id IS NULL AND ($1::timestamptz IS NULL OR (orphaned_at, id) < ($1::timestamptz, $2::uuid))
        ORDER BY orphaned_at DESC, id DESC LIMIT $3`,
       [position?.at ?? null, position?.id ?? null, limit + 1],
-    )) as ConnectionRow[];
-    return toPage(rows, limit, (r) => ({ at: (r.orphaned_at ?? r.created_at).toISOString(), id: r.id }), orphanView);
+    )) as Array<ConnectionRow & { cursor_at: string | null }>;
+    // An orphan always has orphaned_at (the query's keyset); created_at stands in only for the type.
+    return toPage(rows, limit, (r) => ({ at: r.cursor_at ?? r.created_at.toISOString(), id: r.id }), orphanView);
   }
 
   /**

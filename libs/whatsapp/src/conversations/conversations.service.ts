@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { decodeCursor, Page, toPage } from '@realapp/platform';
+import { cursorAtSql, decodeCursor, Page, toPage } from '@realapp/platform';
 
 export interface ConversationMessageView {
   direction: 'inbound' | 'outbound';
@@ -44,11 +44,12 @@ export class ConversationsService {
   async list(tenantId: string, limit: number, cursor?: string): Promise<Page<ConversationView>> {
     const position = decodeCursor(cursor);
     const rows = (await this.dataSource.query(
-      `SELECT id, phone_number_id, sender, last_message_at FROM whatsapp.conversations
+      `SELECT id, phone_number_id, sender, last_message_at, ${cursorAtSql('last_message_at')} AS cursor_at
+       FROM whatsapp.conversations
        WHERE tenant_id = $1 AND ($2::timestamptz IS NULL OR (last_message_at, id) < ($2::timestamptz, $3::uuid))
        ORDER BY last_message_at DESC, id DESC LIMIT $4`,
       [tenantId, position?.at ?? null, position?.id ?? null, limit + 1],
-    )) as ConversationRow[];
+    )) as Array<ConversationRow & { cursor_at: string }>;
     const ids = rows.slice(0, limit).map((row) => row.id);
     const messages = ids.length
       ? ((await this.dataSource.query(
@@ -72,7 +73,7 @@ export class ConversationsService {
     return toPage(
       rows,
       limit,
-      (row) => ({ at: row.last_message_at.toISOString(), id: row.id }),
+      (row) => ({ at: row.cursor_at, id: row.id }),
       (row) => ({
         id: row.id,
         phoneNumberId: row.phone_number_id,

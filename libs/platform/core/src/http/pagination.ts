@@ -61,6 +61,13 @@ function isCursorTimestamp(value: string): boolean {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
+/**
+ * The column's instant as a cursor's time part, to the microsecond PostgreSQL keeps: a cursor cut to
+ * JavaScript's milliseconds would skip the rows of that millisecond ordered after the page's last.
+ */
+export const cursorAtSql = (column: string): string =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
 export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(JSON.stringify([position.at, position.id]), 'utf8').toString('base64url');
 }

@@ -10,7 +10,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { BaseConfig } from '../config/base.config';
 import { currentCorrelationId } from '../context/request-context';
 import { AppError } from '../http/app-error';
-import { decodeCursor, Page, toPage } from '../http/pagination';
+import { cursorAtSql, decodeCursor, Page, toPage } from '../http/pagination';
 import { Problem } from '../http/problem';
 import { ObservedRequest, ProblemFilter } from '../http/problem.filter';
 import { redactValue } from '../logging/redact';
@@ -191,9 +191,8 @@ export class IncidentService implements OnModuleInit, OnModuleDestroy {
   /** Open incidents, newest first: those resolved by ops or quiet for an hour are left out. */
   async listOpen(limit: number, cursor?: string): Promise<Page<IncidentView>> {
     const position = decodeCursor(cursor);
-    // The cursor keeps the microseconds PostgreSQL stores: a millisecond cursor would skip rows.
     const rows = (await this.dataSource.query(
-      `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at FROM ops.incidents
+      `SELECT *, ${cursorAtSql('created_at')} AS cursor_at FROM ops.incidents
        WHERE status = 'open' AND last_seen_at > now() - make_interval(mins => $1)
          AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
        ORDER BY created_at DESC, id DESC LIMIT $4`,
