@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, createParamDecorator, ExecutionContext, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsOptional, IsString } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
@@ -16,12 +16,18 @@ class NoteDto {
 
 const calls: string[] = [];
 
+/** A custom parameter decorator, as `@CurrentAuth()` is: it reads the request, not its body. */
+const Caller = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): string =>
+    String(context.switchToHttp().getRequest<FastifyRequest>().headers['x-caller'] ?? 'anonymous'),
+);
+
 @Controller('probe')
 class ProbeController {
   @Post(':id/pause')
   @HttpCode(202)
-  pause(@Param('id') id: string): { paused: string } {
-    calls.push(`pause:${id}`);
+  pause(@Caller() caller: string, @Param('id') id: string): { paused: string } {
+    calls.push(`pause:${id}:${caller}`);
     return { paused: id };
   }
 
@@ -74,7 +80,7 @@ describe('commands without a body refuse one (SPEC §3: unknown fields → 400)'
     calls.length = 0;
     expect((await post('/probe/a/pause')).status).toBe(202);
     expect((await post('/probe/b/pause', '{}')).status).toBe(202);
-    expect(calls).toEqual(['pause:a', 'pause:b']);
+    expect(calls).toEqual(['pause:a:anonymous', 'pause:b:anonymous']);
   });
 
   it.each([

@@ -8,13 +8,17 @@ import { FieldError, validationFailed } from './app-error';
 /** Parameters through which a handler reads the body itself: it is then the handler's to judge. */
 const READS_BODY = new Set<number>([RouteParamtypes.BODY, RouteParamtypes.RAW_BODY, RouteParamtypes.REQUEST]);
 
-/** Whether a handler declares no way of reading the body (custom parameter decorators count as one). */
+/**
+ * Whether a handler declares no way of reading the body. A custom parameter decorator does not
+ * count: ours (`@CurrentAuth()`) reads the verified caller, and one that needs the body should
+ * take it through `@Body()`, where the DTO's whitelist judges it.
+ */
 function takesNoBody(context: ExecutionContext): boolean {
   const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), context.getHandler().name) ??
     {}) as Record<string, unknown>;
   return Object.keys(args).every((key) => {
     const [type] = key.split(':');
-    return /^\d+$/.test(type) && !READS_BODY.has(Number(type));
+    return !/^\d+$/.test(type) || !READS_BODY.has(Number(type));
   });
 }
 
