@@ -1,4 +1,13 @@
-import { Body, Controller, createParamDecorator, ExecutionContext, HttpCode, Param, Post, Req } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  createParamDecorator,
+  ExecutionContext,
+  HttpCode,
+  Param,
+  Post,
+  Req,
+} from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsOptional, IsString } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
@@ -17,9 +26,8 @@ class NoteDto {
 const calls: string[] = [];
 
 /** A custom parameter decorator, as `@CurrentAuth()` is: it reads the request, not its body. */
-const Caller = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): string =>
-    String(context.switchToHttp().getRequest<FastifyRequest>().headers['x-caller'] ?? 'anonymous'),
+const Caller = createParamDecorator((_data: unknown, context: ExecutionContext): string =>
+  String(context.switchToHttp().getRequest<FastifyRequest>().headers['x-caller'] ?? 'anonymous'),
 );
 
 @Controller('probe')
