@@ -16,6 +16,8 @@ import { PlatformStack, SERVICES, startPlatformStack } from './stack/platform-st
  * services run as real processes from a private SWC build, on their own database.
  */
 const ALLOWED_ORIGIN = 'https://app.realapp.test';
+/** FUZZ_SEED=<the seed a failure printed> replays that run's inputs (fast-check is deterministic given it). */
+const SEED = process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {};
 const KEYS = { ops: 'dev-ops-api-key', super: 'dev-super-admin-api-key' };
 const SQL = [
   "' OR '1'='1",
@@ -211,7 +213,7 @@ describe('hostile input on every public endpoint (OpenAPI-driven fuzz)', () => {
         fc.constantFrom(...bodyOps()).chain((op) => fc.tuple(fc.constant(op), arbitraryBody(op))),
         async ([op, body]) => sendAndCheck(op, `${op.label} ${body.slice(0, 80)}`, { body }),
       ),
-      { numRuns: 250 },
+      { numRuns: 250, ...SEED },
     );
     expect(failures).toEqual([]);
   }, 240_000);
@@ -234,7 +236,7 @@ describe('hostile input on every public endpoint (OpenAPI-driven fuzz)', () => {
           [400, 404].includes(answer.status) ? [] : [`expected 400 or 404 for a malformed id`],
         );
       }),
-      { numRuns: 150 },
+      { numRuns: 150, ...SEED },
     );
     // A well-formed id that is not the tenant's (or does not exist) is simply not found.
     for (const op of withParams.filter((o) => o.pathParams.includes('id') && o.credential === 'bearer')) {
@@ -318,7 +320,7 @@ describe('hostile input on every public endpoint (OpenAPI-driven fuzz)', () => {
           );
         },
       ),
-      { numRuns: 80 },
+      { numRuns: 80, ...SEED },
     );
     expect(failures).toEqual([]);
   }, 240_000);
@@ -382,7 +384,7 @@ describe('hostile input on every public endpoint (OpenAPI-driven fuzz)', () => {
           );
         },
       ),
-      { numRuns: 120 },
+      { numRuns: 120, ...SEED },
     );
     expect(failures).toEqual([]);
   }, 240_000);

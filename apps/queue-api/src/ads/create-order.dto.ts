@@ -18,6 +18,7 @@ import {
   MaxLength,
   Min,
   MinLength,
+  IsObject,
   ValidateNested,
 } from 'class-validator';
 import { AD_OBJECTIVES, AdObjective } from '@realapp/meta-ads';
@@ -134,12 +135,15 @@ export class CreateOrderDto {
 
   @ApiProperty({ type: TargetingDto })
   @IsDefined()
+  // ValidateNested checks each element of an array and passes an empty one: the object itself is required.
+  @IsObject()
   @ValidateNested()
   @Type(() => TargetingDto)
   targeting: TargetingDto;
 
   @ApiProperty({ type: CreativeDto })
   @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => CreativeDto)
   creative: CreativeDto;

@@ -323,6 +323,10 @@ describe('ads orders on the real stack (queue-api + codex-worker, Meta at the sa
           'creative.linkUrl',
         ],
         [anOrder({ creative: undefined }), 'creative'],
+        // An array where an object belongs: ValidateNested alone passes an empty one (the fuzz found a 500).
+        [anOrder({ targeting: [] }), 'targeting'],
+        [anOrder({ creative: [] }), 'creative'],
+        [anOrder({ targeting: 'BR' }), 'targeting'],
         [anOrder({ startsAt: '2030-01-02T00:00:00Z', endsAt: '2030-01-01T00:00:00Z' }), 'endsAt'],
         [anOrder({ endsAt: '2001-01-01T00:00:00Z' }), 'endsAt'],
         [anOrder({ startsAt: 'tomorrow' }), 'startsAt'],
