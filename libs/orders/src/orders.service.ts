@@ -6,7 +6,7 @@ import { OrderActionRequested, OrderQueued, OrdersReevaluationRequested } from '
 import { isLedgerError, LedgerService } from '@realapp/ledger';
 import { OutboxService } from '@realapp/messaging';
 import { SubscriptionService } from '@realapp/payments';
-import { cursorAtSql, decodeCursor, FieldError, Page, toPage, validationFailed } from '@realapp/platform';
+import { decodeCursor, FieldError, Page, toPage, validationFailed, withCursorAt } from '@realapp/platform';
 import { orderReferences } from './order-money';
 import type { UserAction } from './order-state';
 import { OrderStore } from './order-store';
@@ -98,7 +98,6 @@ export class OrdersService {
     const query = this.dataSource.manager
       .createQueryBuilder(OrderEntity, 'o')
       .where('o.tenant_id = :tenantId', { tenantId })
-      .addSelect(cursorAtSql('o.created_at'), 'cursor_at')
       .orderBy('o.created_at', 'DESC')
       .addOrderBy('o.id', 'DESC')
       .limit(limit + 1);
@@ -108,17 +107,16 @@ export class OrdersService {
         id: position.id,
       });
     }
-    const { entities: rows, raw } = await query.getRawAndEntities<{ o_id: string; cursor_at: string }>();
-    const cursorAt = new Map(raw.map((r) => [r.o_id, r.cursor_at]));
+    const rows = await withCursorAt(query, 'o.created_at');
     const history = await this.store.histories(
       this.dataSource.manager,
-      rows.slice(0, limit).map((row) => row.id),
+      rows.slice(0, limit).map(({ row }) => row.id),
     );
     return toPage(
       rows,
       limit,
-      (row) => ({ at: cursorAt.get(row.id) ?? row.createdAt.toISOString(), id: row.id }),
-      (row) => toOrderView(row, history.get(row.id) ?? []),
+      ({ row, cursorAt }) => ({ at: cursorAt, id: row.id }),
+      ({ row }) => toOrderView(row, history.get(row.id) ?? []),
     );
   }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
-import { CursorPosition, cursorAtSql } from '@realapp/platform';
+import { CursorPosition, withCursorAt } from '@realapp/platform';
 import type { PaymentsProvider } from '../payments.errors';
 import { TopupEntity } from './topup.entity';
 
@@ -219,16 +219,13 @@ export class TopupRepository {
   ): Promise<Array<{ row: TopupEntity; cursorAt: string }>> {
     const query = this.repo()
       .createQueryBuilder('t')
-      .addSelect(cursorAtSql('t.created_at'), 'cursor_at')
       .where('t.tenant_id = :tenantId', { tenantId })
       .orderBy('t.created_at', 'DESC')
       .addOrderBy('t.id', 'DESC')
       .limit(limit + 1);
     if (after)
       query.andWhere('(t.created_at, t.id) < (:at::timestamptz, :id::uuid)', { at: after.at, id: after.id });
-    const { entities, raw } = await query.getRawAndEntities<{ t_id: string; cursor_at: string }>();
-    const cursorAt = new Map(raw.map((r) => [r.t_id, r.cursor_at]));
-    return entities.map((row) => ({ row, cursorAt: cursorAt.get(row.id) ?? row.createdAt.toISOString() }));
+    return withCursorAt(query, 't.created_at');
   }
 
   /**

@@ -15,6 +15,7 @@ export * from './http/bare-routes';
 export * from './health/readiness';
 export * from './metrics/metrics.service';
 export * from './database/database';
+export * from './database/keyset-page';
 export * from './database/database.module';
 export * from './idempotency/idempotency.service';
 export * from './idempotency/idempotent.interceptor';

@@ -107,19 +107,17 @@ export function loadConfig<T extends object>(
 ): Readonly<T> {
   const production = env.NODE_ENV === 'production';
   const merged: Record<string, string | undefined> = {};
-  const required = new Set(productionRequired(ConfigClass));
-  const productionValues = productionDefaultsOf(ConfigClass);
-  const unset: string[] = [];
+  // Unset (or empty) is filled by the development value outside production, by the production
+  // default inside it; a variable marked @RequiredInProduction has no fill there.
+  const fill: Readonly<Record<string, string>> = production
+    ? Object.fromEntries(productionDefaultsOf(ConfigClass))
+    : DEVELOPMENT_VALUES;
+  const required = production ? productionRequired(ConfigClass) : [];
   for (const key of configKeys(ConfigClass)) {
-    const value = env[key];
-    merged[key] = value === '' ? undefined : value;
-    if (merged[key] === undefined && !production && key in DEVELOPMENT_VALUES) {
-      merged[key] = DEVELOPMENT_VALUES[key];
-    }
-    if (merged[key] === undefined && production && productionValues.has(key))
-      merged[key] = productionValues.get(key);
-    if (merged[key] === undefined && production && required.has(key)) unset.push(key);
+    const value = env[key] === '' ? undefined : env[key];
+    merged[key] = value ?? (Object.hasOwn(fill, key) ? fill[key] : undefined);
   }
+  const unset = required.filter((key) => merged[key] === undefined);
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
 
   const instance = plainToInstance(ConfigClass, merged, { exposeDefaultValues: true });

@@ -1,5 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
-import pino from 'pino';
+import pino, { Logger } from 'pino';
 import { BaseConfig } from '../config/base.config';
 import { createRootLogger } from '../logging/logger';
 import { PlatformModule } from '../platform.module';
@@ -10,6 +10,7 @@ export function probeModule(
   config: BaseConfig,
   controllers: Type[],
   imports: DynamicModule[] = [],
+  logger: Logger = createRootLogger({ service, level: 'warn', destination: pino.destination('/dev/null') }),
 ): DynamicModule {
   @Module({ controllers })
   class ProbeModule {}
@@ -20,7 +21,7 @@ export function probeModule(
         service,
         ConfigClass: BaseConfig,
         config,
-        logger: createRootLogger({ service, level: 'warn', destination: pino.destination('/dev/null') }),
+        logger,
       }),
       ...imports,
     ],

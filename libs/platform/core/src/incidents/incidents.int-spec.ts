@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, DynamicModule, Get, Module, Post } from '@nestjs/common';
+import { BadRequestException, Body, Controller, DynamicModule, Get, Post } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,8 +9,8 @@ import { createTestDatabase, expectEventually, testEnv, TestDatabase } from '@re
 import { BaseConfig } from '../config/base.config';
 import { loadConfig } from '../config/config.loader';
 import { createHttpApp } from '../http/bootstrap';
+import { probeModule } from '../http/probe-module.test-helper';
 import { createRootLogger } from '../logging/logger';
-import { PlatformModule } from '../platform.module';
 import { incidentFingerprint } from './incident-rules';
 import { IncidentService } from './incident.service';
 import { IncidentsModule } from './incidents.module';
@@ -34,32 +34,26 @@ class FailingController {
   }
 }
 
-function probeModule(service: string, config: BaseConfig): DynamicModule {
-  @Module({ controllers: [FailingController] })
-  class ProbeModule {}
-  return {
-    module: ProbeModule,
-    imports: [
-      PlatformModule.forRoot({
-        service,
-        ConfigClass: BaseConfig,
-        config,
-        // Logs go to the JSONL files only, which is where the L3 report reads them from.
-        logger: createRootLogger({
-          service,
-          level: 'info',
-          debugLogDir: config.DEBUG_LOG_DIR,
-          destination: pino.destination('/dev/null'),
-        }),
-      }),
-      IncidentsModule.forRoot({ service, reportIntervalMs: 60_000 }),
-    ],
-  };
+function probeApp(service: string, config: BaseConfig): DynamicModule {
+  // Logs go to the JSONL files only, which is where the L3 report reads them from.
+  const logger = createRootLogger({
+    service,
+    level: 'info',
+    debugLogDir: config.DEBUG_LOG_DIR,
+    destination: pino.destination('/dev/null'),
+  });
+  return probeModule(
+    service,
+    config,
+    [FailingController],
+    [IncidentsModule.forRoot({ service, reportIntervalMs: 60_000 })],
+    logger,
+  );
 }
 
 async function startProbe(service: string, env: Record<string, string>): Promise<NestFastifyApplication> {
   const config = loadConfig(service, BaseConfig, env);
-  const app = await createHttpApp(probeModule(service, config), {
+  const app = await createHttpApp(probeApp(service, config), {
     service,
     config,
     title: service,
